@@ -1,0 +1,7 @@
+export { CniError, cniErrorCodes, invalidConfig } from './errors.js'
+export type { CniErrorCode } from './errors.js'
+export type * from './types.js'
+export { dispatch, decodeConf, errorOutcome, parseCniArgs } from './skel.js'
+export type { Outcome, DispatchInput } from './skel.js'
+export { convertResult, parseResult, supportedVersions, currentVersion, compareVersions, isSupported } from './version.js'
+export { delegate, findPlugin, registerInProcess, setSelfExecutable } from './invoke.js'
