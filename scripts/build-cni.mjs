@@ -12,7 +12,7 @@ const bun = path.join(root, 'node_modules', 'bun', 'bin', 'bun.exe')
 const types = ['bridge', 'host-local', 'loopback', 'portmap']
 
 fs.mkdirSync(out, { recursive: true })
-const tmp = path.join(out, '.weft-cni.tmp')
+const tmp = path.join(out, `.weft-cni.${process.pid}.tmp`)
 execFileSync(bun, ['build', path.join(root, 'dist', 'cni', 'main.js'), '--compile', '--minify', '--outfile', tmp], { stdio: ['ignore', 'ignore', 'inherit'] })
 // Rename over the old binary so a plugin running right now keeps its inode.
 fs.renameSync(tmp, path.join(out, 'weft-cni'))
