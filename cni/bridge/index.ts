@@ -1,5 +1,37 @@
-import { CniError } from '../skel/index.js'
+/**
+ * The `bridge` CNI plugin. See README.md and docs/bridge.md.
+ */
+import { spawnSync } from 'node:child_process'
+import { delegate } from '../skel/index.js'
 import type { PluginFuncs } from '../skel/index.js'
+import { LinuxNetNS, linuxSysctl } from '../../kernel/index.js'
+import { bridgePlugin } from './bridge.js'
+import type { Iptables } from './ipmasq.js'
 
-const notYet = (): never => { throw new CniError('CNI_ERR_INTERNAL', 'bridge: not implemented in this build') }
-export const bridge: PluginFuncs = { add: notYet, del: notYet, check: notYet }
+export { bridgePlugin } from './bridge.js'
+export type { BridgeDeps } from './bridge.js'
+export { masqChainName, masqComment } from './ipmasq.js'
+
+function run (bin: string, args: string[], input?: string): string {
+  const r = spawnSync(bin, args, { ...(input !== undefined ? { input } : {}), encoding: 'utf8' })
+  if (r.error !== undefined) throw new Error(`${bin}: ${r.error.message}`)
+  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')} failed: ${(r.stderr ?? '').trim()}`)
+  return r.stdout
+}
+
+/** iptables through its save/restore tools; `-w` waits for the xtables lock like the reference. */
+export const linuxIptables: Iptables = {
+  save: (table, v6) => run(v6 ? '/usr/sbin/ip6tables-save' : '/usr/sbin/iptables-save', ['-t', table]),
+  restore: (input, v6) => { run(v6 ? '/usr/sbin/ip6tables-restore' : '/usr/sbin/iptables-restore', ['--noflush', '-w', '5'], input) }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+export const bridge: PluginFuncs = bridgePlugin({
+  netns: new LinuxNetNS(),
+  sysctl: linuxSysctl,
+  iptables: linuxIptables,
+  delegate,
+  sleep: (ms) => { Atomics.wait(sleeper, 0, 0, ms) },
+  faultAt: process.env.WEFT_CNI_TEST_FAULT
+})
