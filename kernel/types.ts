@@ -62,6 +62,8 @@ export interface VethSpec {
   mtu?: number
   mac?: string
   peerMac?: string
+  /** txqueuelen of both ends; the reference plugins create veths with 0 (veth is IFF_NO_QUEUE anyway). */
+  txqlen?: number
 }
 
 export interface BridgeSpec { name: string, mtu?: number, mac?: string, vlanFiltering?: boolean }

@@ -34,6 +34,13 @@ function kernelError (what: string, e: unknown): CniError {
   return new CniError('CNI_ERR_KERNEL', what, e instanceof Error ? e.message : String(e), { cause: e })
 }
 
+/** A random locally administered unicast MAC. */
+function randomLocalMac (): string {
+  const b = randomBytes(6)
+  b[0] = ((b[0] ?? 0) & 0xfe) | 0x02
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':')
+}
+
 function familyOf (cidr: string): 4 | 6 {
   return cidr.includes(':') ? 6 : 4
 }
@@ -49,7 +56,16 @@ export function bridgePlugin (deps: BridgeDeps): PluginFuncs {
     let created = false
     if (br === undefined) {
       try {
-        host.addBridge({ name: conf.bridge, ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}), ...(conf.vlan > 0 ? { vlanFiltering: true } : {}) })
+        // A gateway's MAC must not follow whichever port has the lowest MAC (pods
+        // would see their gateway's MAC change as ports come and go): give the
+        // bridge its own address at creation, which pins it. (Setting it after
+        // creation pins it too, but leaves the bridge's operstate "unknown".)
+        host.addBridge({
+          name: conf.bridge,
+          ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
+          ...(conf.vlan > 0 ? { vlanFiltering: true } : {}),
+          ...(conf.isGateway ? { mac: randomLocalMac() } : {})
+        })
         created = true
       } catch (e) {
         if (!isExists(e)) {
@@ -59,10 +75,6 @@ export function bridgePlugin (deps: BridgeDeps): PluginFuncs {
       }
       br = host.linkByName(conf.bridge)
       if (br === undefined) throw new CniError('CNI_ERR_KERNEL', `bridge "${conf.bridge}" vanished after creation`)
-      // A gateway's MAC must not follow whichever port has the lowest MAC (pods
-      // would see their gateway's MAC change as ports come and go): pin the
-      // bridge's own address before any port joins. The reference ends up the same.
-      if (created && conf.isGateway) host.setLink(br.index, { mac: br.mac })
     }
     if (br.kind !== 'bridge') throw new CniError('CNI_ERR_INVALID_CONFIG', `"${conf.bridge}" already exists but is not a bridge`, `kind ${br.kind ?? 'device'}`)
     if (conf.vlan > 0 && br.bridge?.vlanFiltering !== true) {
@@ -154,6 +166,7 @@ export function bridgePlugin (deps: BridgeDeps): PluginFuncs {
               name: args.ifName,
               peerName: hostName,
               peerNetnsFd: hostFd,
+              txqlen: 0,
               ...(conf.mtu > 0 ? { mtu: conf.mtu } : {}),
               ...(conf.mac !== undefined ? { mac: conf.mac } : {})
             })
@@ -239,9 +252,10 @@ export function bridgePlugin (deps: BridgeDeps): PluginFuncs {
         try {
           deps.netns.run(args.netns, () => {
             try { deps.sysctl.set(`net/ipv4/conf/${args.ifName}/arp_notify`, '1') } catch { /* best effort, as the reference */ }
+            // DAD off unless asked for (as the reference), whatever the families.
+            try { deps.sysctl.set(`net/ipv6/conf/${args.ifName}/accept_dad`, conf.enableDad ? '1' : '0') } catch { /* no IPv6 */ }
+            if (conf.enableDad) { try { deps.sysctl.set(`net/ipv6/conf/${args.ifName}/enhanced_dad`, '1') } catch { /* older kernel */ } }
             if (hasV6) {
-              try { deps.sysctl.set(`net/ipv6/conf/${args.ifName}/accept_dad`, conf.enableDad ? '1' : '0') } catch { /* no IPv6 */ }
-              if (conf.enableDad) { try { deps.sysctl.set(`net/ipv6/conf/${args.ifName}/enhanced_dad`, '1') } catch { /* older kernel */ } }
               for (const dev of ['lo', args.ifName]) {
                 try { if (deps.sysctl.get(`net/ipv6/conf/${dev}/disable_ipv6`) !== '0') deps.sysctl.set(`net/ipv6/conf/${dev}/disable_ipv6`, '0') } catch { /* no IPv6 */ }
               }

@@ -17,9 +17,9 @@ export interface Outcome {
 const commands: readonly Command[] = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION']
 const nameRe = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 
-/** Go's PrettyPrint: four-space indented JSON plus a newline. */
+/** Go's PrettyPrint: four-space indented JSON, no trailing newline. */
 function pretty (v: unknown): string {
-  return JSON.stringify(v, null, 4) + '\n'
+  return JSON.stringify(v, null, 4)
 }
 
 export function errorOutcome (err: unknown, version: string): Outcome {

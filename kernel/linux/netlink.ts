@@ -372,8 +372,10 @@ export class LinuxNetlink implements Netlink {
   addVeth (spec: VethSpec): void {
     const peerAttrs = baseLinkAttrs({ name: spec.peerName, ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}), ...(spec.peerMac !== undefined ? { mac: spec.peerMac } : {}) })
     if (spec.peerNetnsFd !== undefined) peerAttrs.netNsFd = spec.peerNetnsFd
+    if (spec.txqlen !== undefined) peerAttrs.txqlen = spec.txqlen
     const peer = Buffer.concat([rt.formatLink({}), streamBytes((s) => s.emit(ifla.formatLinkAttrs(peerAttrs)))])
     const a = baseLinkAttrs(spec)
+    if (spec.txqlen !== undefined) a.txqlen = spec.txqlen
     a.linkinfo = linkinfo('veth', [attr(VETH_INFO_PEER, peer)])
     this.#req(RTM.NEWLINK, NLM_F_CREATE | NLM_F_EXCL, linkMessage({}, a), `add veth ${spec.name}`)
   }
