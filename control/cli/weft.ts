@@ -9,6 +9,7 @@ import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { spawnSync } from 'node:child_process'
 import { LinuxNetNS } from '../../kernel/index.js'
+import { demo } from './demo.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const cniBin = path.join(root, 'bin', 'cni')
@@ -59,6 +60,14 @@ cni.command('version')
       const v = JSON.parse(r.stdout) as { supportedVersions: string[] }
       process.stdout.write(`${t.padEnd(11)} ${v.supportedVersions.join(' ')}\n`)
     }
+  })
+
+program.command('demo')
+  .description('attach two pods in throwaway namespaces with the CNI plugins, show them talking, clean up')
+  .option('--keep', 'keep the namespaces until Ctrl-C', false)
+  .action(async (opts: { keep: boolean }) => {
+    if (process.getuid?.() !== 0) fail('the demo creates network namespaces: run it as root')
+    await demo({ cniBin, keep: opts.keep })
   })
 
 const netns = program.command('netns').description('network namespaces')
