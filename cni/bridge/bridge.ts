@@ -16,11 +16,14 @@ import { loadBridgeConf } from './config.js'
 import type { BridgeConf } from './config.js'
 import { gcIpMasq, masqChainName as masqChainOf, setupIpMasq, teardownIpMasq } from './ipmasq.js'
 import type { Iptables } from './ipmasq.js'
+import { setupSpoofCheck, spoofId, teardownSpoofCheck } from './spoofcheck.js'
+import type { Nft } from './spoofcheck.js'
 
 export interface BridgeDeps {
   netns: NetNS
   sysctl: Sysctl
   iptables: Iptables
+  nft: Nft
   delegate: typeof delegate
   sleep: (ms: number) => void
   /** Test-only fault injection: throws when the named step is reached. */
@@ -204,8 +207,15 @@ export function bridgePlugin (deps: BridgeDeps): PluginFuncs {
       const result: Result = { cniVersion: conf.cniVersion, interfaces }
 
       if (conf.macspoofchk) {
-        throw new CniError('CNI_ERR_UNSUPPORTED_FIELD', 'unsupported field "macspoofchk"', 'MAC spoof checking is not implemented by this build')
+        const id = spoofId(args.containerId, args.ifName)
+        try {
+          setupSpoofCheck(deps.nft, id, hostName, contLink.mac)
+        } catch (e) {
+          throw new CniError('CNI_ERR_KERNEL', 'failed to set up the MAC spoof check', e instanceof Error ? e.message : String(e))
+        }
+        undo.push(() => { try { teardownSpoofCheck(deps.nft, id) } catch { /* best effort */ } })
       }
+      fault('spoofcheck')
 
       // 4. addresses from IPAM
       if (conf.ipamType !== undefined) {
@@ -345,7 +355,14 @@ export function bridgePlugin (deps: BridgeDeps): PluginFuncs {
     }
     // 2. the address reservation
     if (conf.ipamType !== undefined) deps.delegate('DEL', conf.ipamType, args)
-    // 3. masquerade, by chain name: needs neither the netns nor the addresses
+    // 3. spoof check and masquerade, by name: they need neither the netns nor the addresses
+    if (conf.macspoofchk) {
+      try {
+        teardownSpoofCheck(deps.nft, spoofId(args.containerId, args.ifName))
+      } catch (e) {
+        throw new CniError('CNI_ERR_KERNEL', 'failed to remove the MAC spoof check', e instanceof Error ? e.message : String(e))
+      }
+    }
     if (conf.ipMasq) {
       try {
         teardownIpMasq(deps.iptables, conf.name, args.containerId)

@@ -7,6 +7,7 @@ import type { PluginFuncs } from '../skel/index.js'
 import { LinuxNetNS, linuxSysctl } from '../../kernel/index.js'
 import { bridgePlugin } from './bridge.js'
 import type { Iptables } from './ipmasq.js'
+import type { Nft } from './spoofcheck.js'
 
 export { bridgePlugin } from './bridge.js'
 export type { BridgeDeps } from './bridge.js'
@@ -25,12 +26,23 @@ export const linuxIptables: Iptables = {
   restore: (input, v6) => { run(v6 ? '/usr/sbin/ip6tables-restore' : '/usr/sbin/iptables-restore', ['--noflush', '-w', '5'], input) }
 }
 
+/** nftables through the `nft` tool (absolute path: node_modules/.bin holds an unrelated `nft`). */
+export const linuxNft: Nft = {
+  apply: (script) => { run('/usr/sbin/nft', ['-f', '-'], script) },
+  listTable: (family, name) => {
+    const r = spawnSync('/usr/sbin/nft', ['-a', 'list', 'table', family, name], { encoding: 'utf8' })
+    if (r.error !== undefined) throw new Error(`nft: ${r.error.message}`)
+    return r.status === 0 ? r.stdout : undefined
+  }
+}
+
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
 
 export const bridge: PluginFuncs = bridgePlugin({
   netns: new LinuxNetNS(),
   sysctl: linuxSysctl,
   iptables: linuxIptables,
+  nft: linuxNft,
   delegate,
   sleep: (ms) => { Atomics.wait(sleeper, 0, 0, ms) },
   faultAt: process.env.WEFT_CNI_TEST_FAULT

@@ -289,3 +289,30 @@ test('[kernel] our bridge and the reference take turns on one node', async (t) =
   t.false(/CNI-[0-9a-f]{24}/.test(state), state)
   t.false(state.includes('veth<host>'), state)
 })
+
+function normaliseNft (s: string): string {
+  return s.replace(/ # handle \d+/g, '').replace(/veth[0-9a-f]{8}/g, 'veth<host>').replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, '<mac>').trim()
+}
+
+test('[kernel] macspoofchk installs the reference\'s nftables ruleset, drops spoofed frames, and DEL removes it', async (t) => {
+  requireRoot(); requireReference()
+  const rulesets: Record<string, string> = {}
+  for (const impl of ['ref', 'weft'] as const) {
+    const sb = sandbox(t, `sp${impl}`)
+    const conf = bridgeConf(sb, '1.0.0', { macspoofchk: true, ipMasq: false, hairpinMode: false })
+    const { pod, out } = await addPod(sb, impl, conf, 'spoof1')
+    t.is(out.exitCode, 0, out.stdout)
+    rulesets[impl] = normaliseNft((await sb.exec(sb.node, '/usr/sbin/nft', ['list', 'table', 'bridge', 'nat'])).stdout)
+    if (impl === 'weft') {
+      t.is((await sb.exec(pod, 'ping', ['-c', '1', '-W', '2', '10.88.0.1'], { reject: false })).exitCode, 0, 'own MAC passes')
+      await sb.exec(pod, 'ip', ['link', 'set', 'eth0', 'address', '02:de:ad:be:ef:01'])
+      await sb.exec(pod, 'ip', ['neigh', 'flush', 'all'])
+      t.not((await sb.exec(pod, 'ping', ['-c', '1', '-W', '1', '10.88.0.1'], { reject: false })).exitCode, 0, 'spoofed MAC is dropped')
+      const d = await sb.cni({ plugin: 'bridge', command: 'DEL', conf, netns: pod, containerId: 'spoof1' })
+      t.is(d.exitCode, 0, d.stdout)
+      const after = (await sb.exec(sb.node, '/usr/sbin/nft', ['list', 'table', 'bridge', 'nat'])).stdout
+      t.false(after.includes('cni-br-iface'), after)
+    }
+  }
+  t.is(rulesets.weft, rulesets.ref)
+})
