@@ -1,5 +1,6 @@
-import { CniError } from '../skel/index.js'
-import type { PluginFuncs } from '../skel/index.js'
-
-const notYet = (): never => { throw new CniError('CNI_ERR_INTERNAL', 'host-local: not implemented in this build') }
-export const hostLocal: PluginFuncs = { add: notYet, del: notYet, check: notYet }
+/**
+ * host-local IPAM: addresses from configured ranges, reservations kept on the
+ * node's disk in the reference plugin's layout. See README.md.
+ */
+export { hostLocal } from './plugin.js'
+export type { HostLocalConfig, Range, RangeSet } from './config.js'
