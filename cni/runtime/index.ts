@@ -43,6 +43,17 @@ export interface RuntimeOptions {
 
 const nameRe = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/
 
+/**
+ * The PATH plugins get: ours without node_modules/.bin entries. Under npm
+ * scripts that holds an unrelated `nft` (from @vercel/nft) which would shadow
+ * nftables' own for plugins that look it up by name (the reference's spoof check does).
+ */
+export function systemPath (): string {
+  const parts = (process.env.PATH ?? '').split(':').filter((p) => p !== '' && !p.includes('node_modules'))
+  for (const p of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) if (!parts.includes(p)) parts.push(p)
+  return parts.join(':')
+}
+
 /** Parses and validates a .conflist document. */
 export function parseConfList (text: string): NetworkList {
   let raw: unknown
@@ -89,7 +100,7 @@ export class CniRuntime {
   async #exec (command: string, p: PluginConf, stdin: string, a: Attachment | undefined): Promise<unknown> {
     const file = this.#find(p.type)
     const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      PATH: systemPath(),
       ...this.#o.env,
       CNI_COMMAND: command,
       CNI_PATH: this.#o.binDirs.join(':')

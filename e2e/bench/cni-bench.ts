@@ -14,6 +14,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LinuxNetNS } from '../../kernel/index.js'
+import { systemPath } from '../../cni/runtime/index.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const WEFT = path.join(root, 'bin', 'cni')
@@ -55,7 +56,7 @@ function inner (podPath: string, dataDir: string, iterations: number): void {
         ...sc.extra,
         ipam: { type: 'host-local', ranges: [[{ subnet: v.impl === 'weft' ? '10.77.0.0/16' : '10.78.0.0/16' }]], dataDir }
       })
-      const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin', CNI_CONTAINERID: `bench${i}`, CNI_NETNS: podPath, CNI_IFNAME: 'eth0', CNI_PATH: dir, ...v.env }
+      const env = { PATH: systemPath(), CNI_CONTAINERID: `bench${i}`, CNI_NETNS: podPath, CNI_IFNAME: 'eth0', CNI_PATH: dir, ...v.env }
       const t0 = process.hrtime.bigint()
       const add = spawnSync(path.join(dir, 'bridge'), [], { input: conf, env: { ...env, CNI_COMMAND: 'ADD' } })
       const del = spawnSync(path.join(dir, 'bridge'), [], { input: conf, env: { ...env, CNI_COMMAND: 'DEL' } })

@@ -196,7 +196,7 @@ test('[kernel] an exhausted range fails with code 104 and rolls back the veth an
   requireRoot()
   const sb = sandbox(t, 'full')
   // A /30 has exactly one allocatable address besides the gateway.
-  const conf = bridgeConf(sb, '1.0.0', {}, { ranges: [[{ subnet: '10.88.0.0/30' }]] })
+  const conf = bridgeConf(sb, '1.0.0', {}, { ranges: [[{ subnet: '10.88.0.0/30' }]], routes: [{ dst: '0.0.0.0/0' }] })
   const first = await addPod(sb, 'weft', conf, 'one')
   t.is(first.out.exitCode, 0, first.out.stdout)
   const nodeBefore = await kernelState(sb, sb.node, { iptables: true })

@@ -15,6 +15,9 @@ import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
 import { LinuxNetNS } from '../../kernel/index.js'
+import { systemPath } from '../../cni/runtime/index.js'
+
+export { systemPath }
 import type { Netlink } from '../../kernel/index.js'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
@@ -120,7 +123,7 @@ export class Sandbox {
     const impl = call.impl ?? 'weft'
     const dir = cniDir(impl)
     const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      PATH: systemPath(),
       CNI_COMMAND: call.command,
       CNI_PATH: call.cniPath ?? dir,
       ...(call.containerId !== undefined ? { CNI_CONTAINERID: call.containerId } : { CNI_CONTAINERID: 'c0ffee' }),
