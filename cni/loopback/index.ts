@@ -1,5 +1,11 @@
-import { CniError } from '../skel/index.js'
+/**
+ * loopback: `lo` up in the sandbox. The only public surface; see docs/loopback.md.
+ */
 import type { PluginFuncs } from '../skel/index.js'
+import { LinuxNetNS } from '../../kernel/index.js'
+import { loopbackPlugin } from './loopback.js'
 
-const notYet = (): never => { throw new CniError('CNI_ERR_INTERNAL', 'loopback: not implemented in this build') }
-export const loopback: PluginFuncs = { add: notYet, del: notYet, check: notYet }
+export { loopbackPlugin } from './loopback.js'
+export type { LoopbackDeps } from './loopback.js'
+
+export const loopback: PluginFuncs = loopbackPlugin({ netns: new LinuxNetNS() })
