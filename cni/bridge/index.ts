@@ -5,6 +5,8 @@ import { spawnSync } from 'node:child_process'
 import { delegate } from '../skel/index.js'
 import type { PluginFuncs } from '../skel/index.js'
 import { LinuxNetNS, linuxSysctl } from '../../kernel/index.js'
+import { linuxIptables } from '../../kernel/iptables.js'
+import type { IptablesTable } from '../../kernel/iptables.js'
 import { bridgePlugin } from './bridge.js'
 import type { Iptables } from './ipmasq.js'
 import type { Nft } from './spoofcheck.js'
@@ -13,17 +15,20 @@ export { bridgePlugin } from './bridge.js'
 export type { BridgeDeps } from './bridge.js'
 export { masqChainName, masqComment } from './ipmasq.js'
 
+const ipt4 = linuxIptables(4)
+const ipt6 = linuxIptables(6)
+
+/** Masquerading's view of iptables: the kernel layer's save/restore, per family. */
+export const bridgeIptables: Iptables = {
+  save: (table, v6) => (v6 ? ipt6 : ipt4).save(table as IptablesTable),
+  restore: (input, v6) => { (v6 ? ipt6 : ipt4).restore(input) }
+}
+
 function run (bin: string, args: string[], input?: string): string {
   const r = spawnSync(bin, args, { ...(input !== undefined ? { input } : {}), encoding: 'utf8' })
   if (r.error !== undefined) throw new Error(`${bin}: ${r.error.message}`)
   if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')} failed: ${(r.stderr ?? '').trim()}`)
   return r.stdout
-}
-
-/** iptables through its save/restore tools; `-w` waits for the xtables lock like the reference. */
-export const linuxIptables: Iptables = {
-  save: (table, v6) => run(v6 ? '/usr/sbin/ip6tables-save' : '/usr/sbin/iptables-save', ['-t', table]),
-  restore: (input, v6) => { run(v6 ? '/usr/sbin/ip6tables-restore' : '/usr/sbin/iptables-restore', ['--noflush', '-w', '5'], input) }
 }
 
 /** nftables through the `nft` tool (absolute path: node_modules/.bin holds an unrelated `nft`). */
@@ -41,7 +46,7 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4))
 export const bridge: PluginFuncs = bridgePlugin({
   netns: new LinuxNetNS(),
   sysctl: linuxSysctl,
-  iptables: linuxIptables,
+  iptables: bridgeIptables,
   nft: linuxNft,
   delegate,
   sleep: (ms) => { Atomics.wait(sleeper, 0, 0, ms) },
