@@ -10,7 +10,7 @@ import type { Family } from './types.js'
 
 export interface Cidr {
   family: Family
-  /** Canonical address text (host bits kept). */
+  /** Canonical address text (host bits kept), in the family parsed: a v4-mapped address keeps its v6 spelling here. */
   address: string
   prefixLen: number
 }
@@ -30,8 +30,8 @@ export function canonical (ip: string): string {
   if (fam === 4) return new Address4(ip).correctForm()
   if (fam === 6) {
     const a = new Address6(ip)
-    // Go prints v4-mapped v6 addresses as dotted quads; keep v6 form otherwise.
-    return a.correctForm()
+    // Go prints v4-mapped v6 addresses (::ffff:0:0/96) as dotted quads; keep v6 form otherwise.
+    return a.isMapped4() ? a.to4().correctForm() : a.correctForm()
   }
   throw new AddressError(`invalid IP address "${ip}"`)
 }
@@ -52,7 +52,7 @@ export function parseCidr (text: string, defaultPrefix?: boolean): Cidr {
     if (!/^\d{1,3}$/.test(p) || Number(p) > max) throw new AddressError(`invalid CIDR address: ${text}`)
     prefixLen = Number(p)
   }
-  return { family: fam, address: canonical(addr), prefixLen }
+  return { family: fam, address: fam === 6 ? new Address6(addr).correctForm() : canonical(addr), prefixLen }
 }
 
 export function formatCidr (c: { address: string, prefixLen: number }): string {

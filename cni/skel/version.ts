@@ -97,6 +97,11 @@ function asArray (v: unknown, what: string): unknown[] {
   return v
 }
 
+function obj (v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CniError('CNI_ERR_DECODE', `failed to parse prevResult: ${what} is not an object`)
+  return v as Record<string, unknown>
+}
+
 function str (v: unknown, what: string, optional = true): string | undefined {
   if (v === undefined || v === null) {
     if (optional) return undefined
@@ -129,7 +134,7 @@ export function parseResult (raw: unknown, fallbackVersion: string): Result {
     if (routes.length > 0) r.routes = routes
   } else {
     const ifs = asArray(o.interfaces, 'interfaces').map((i) => {
-      const x = i as Record<string, unknown>
+      const x = obj(i, 'interfaces[]')
       const out: Interface = { name: str(x.name, 'interfaces[].name', false) as string }
       const mac = str(x.mac, 'interfaces[].mac'); if (mac !== undefined) out.mac = mac
       if (typeof x.mtu === 'number') out.mtu = x.mtu
@@ -140,7 +145,7 @@ export function parseResult (raw: unknown, fallbackVersion: string): Result {
     })
     if (ifs.length > 0) r.interfaces = ifs
     const ips = asArray(o.ips, 'ips').map((i) => {
-      const x = i as Record<string, unknown>
+      const x = obj(i, 'ips[]')
       const out: IPConfig = { address: str(x.address, 'ips[].address', false) as string }
       if (typeof x.interface === 'number') out.interface = x.interface
       const gw = str(x.gateway, 'ips[].gateway'); if (gw !== undefined) out.gateway = gw

@@ -56,7 +56,9 @@ export class LinuxNetNS implements NetNS {
     } catch (e) {
       if (e instanceof KernelError) throw e
       const code = (e as NodeJS.ErrnoException).code
-      throw new KernelError(code === 'ENOENT' ? 'KERNEL_ERR_NOT_FOUND' : 'KERNEL_ERR_NETNS', `failed to open netns "${p}": ${code ?? String(e)}`, code === 'ENOENT' ? 2 : 0)
+      // With an errno, KernelError appends its name itself.
+      if (code === 'ENOENT') throw new KernelError('KERNEL_ERR_NOT_FOUND', `failed to open netns "${p}"`, 2)
+      throw new KernelError('KERNEL_ERR_NETNS', `failed to open netns "${p}": ${code ?? String(e)}`)
     }
   }
 
@@ -100,7 +102,8 @@ export class LinuxNetNS implements NetNS {
       fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o444)
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
-      throw new KernelError('KERNEL_ERR_NETNS', `cannot create namespace file ${p}: ${code ?? String(e)}`, code === 'EEXIST' ? 17 : 0)
+      if (code === 'EEXIST') throw new KernelError('KERNEL_ERR_NETNS', `cannot create namespace file ${p}`, 17)
+      throw new KernelError('KERNEL_ERR_NETNS', `cannot create namespace file ${p}: ${code ?? String(e)}`)
     }
     fs.closeSync(fd)
     const home = fs.openSync(SELF, 'r')
@@ -143,20 +146,27 @@ export class LinuxNetNS implements NetNS {
   }
 }
 
+/** A sysctl failure: ENOENT as an errno (KernelError appends its name), anything else named in the text. */
+function sysctlError (what: string, e: unknown): KernelError {
+  const code = (e as NodeJS.ErrnoException).code
+  if (code === 'ENOENT') return new KernelError('KERNEL_ERR_SYSCALL', what, 2)
+  return new KernelError('KERNEL_ERR_SYSCALL', `${what}: ${code ?? String(e)}`)
+}
+
 /** Sysctls of the calling thread's network namespace (use inside `NetNS.run` for another one). */
 export const linuxSysctl: Sysctl = {
   get (key) {
     try {
       return fs.readFileSync(path.join('/proc/sys', key), 'utf8').trim()
     } catch (e) {
-      throw new KernelError('KERNEL_ERR_SYSCALL', `read sysctl ${key}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 2 : 0)
+      throw sysctlError(`read sysctl ${key}`, e)
     }
   },
   set (key, value) {
     try {
       fs.writeFileSync(path.join('/proc/sys', key), value)
     } catch (e) {
-      throw new KernelError('KERNEL_ERR_SYSCALL', `write sysctl ${key}=${value}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 2 : 0)
+      throw sysctlError(`write sysctl ${key}=${value}`, e)
     }
   }
 }
