@@ -164,6 +164,11 @@ export interface Netlink {
   deleteLink (index: number): void
   setLink (index: number, change: LinkChange): void
   setBridgePort (index: number, change: BridgePortChange): void
+  /**
+   * Add (or with `remove`, delete) a VLAN on a bridge port, as `bridge vlan add|del dev <port> vid <vid> [pvid] [untagged]`.
+   * Needs a VLAN-filtering bridge; kernels without bridge VLAN filtering answer EOPNOTSUPP.
+   */
+  setBridgeVlan (index: number, v: { vid: number, pvid?: boolean, untagged?: boolean, remove?: boolean }): void
 
   addresses (family?: Family): Address[]
   /** `cidr` is 'addr/prefix'. Throws EEXIST if present. */

@@ -197,6 +197,14 @@ export function bridgePlugin (deps: BridgeDeps): PluginFuncs {
         host.setLink(hostLink.index, { master: br.index, up: true })
         if (conf.hairpinMode || conf.portIsolation) host.setBridgePort(hostLink.index, { ...(conf.hairpinMode ? { hairpin: true } : {}), ...(conf.portIsolation ? { isolated: true } : {}) })
       } catch (e) { throw kernelError(`failed to attach ${hostName} to bridge ${conf.bridge}`, e) }
+      if (conf.vlan > 0) {
+        try {
+          if (!conf.preserveDefaultVlan) {
+            try { host.setBridgeVlan(hostLink.index, { vid: 1, remove: true }) } catch (e) { if (!isNotFound(e)) throw e }
+          }
+          host.setBridgeVlan(hostLink.index, { vid: conf.vlan, pvid: true, untagged: true })
+        } catch (e) { throw kernelError(`failed to set VLAN ${conf.vlan} on ${hostName}`, e) }
+      }
       fault('attach')
 
       const interfaces: Interface[] = [

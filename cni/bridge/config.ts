@@ -18,6 +18,8 @@ export interface BridgeConf {
   hairpinMode: boolean
   promiscMode: boolean
   vlan: number
+  /** Keep VLAN 1 on the port when `vlan` is set (upstream default false since plugins v1.8). */
+  preserveDefaultVlan: boolean
   macspoofchk: boolean
   enableDad: boolean
   disableContainerInterface: boolean
@@ -64,6 +66,9 @@ export function loadBridgeConf (args: CmdArgs): BridgeConf {
   const promiscMode = bool(c, 'promiscMode')
   if (hairpinMode && promiscMode) throw invalidConfig('cannot set hairpin mode and promiscuous mode at the same time')
   const vlan = int(c, 'vlan', 0, 4094)
+  if (vlan > 0 && (bool(c, 'isGateway') || bool(c, 'isDefaultGateway'))) {
+    throw new CniError('CNI_ERR_UNSUPPORTED_FIELD', 'unsupported combination "vlan" with "isGateway"', 'a per-VLAN gateway interface is not implemented; put the gateway on the VLAN elsewhere')
+  }
   if (c.vlanTrunk !== undefined) throw new CniError('CNI_ERR_UNSUPPORTED_FIELD', 'unsupported field "vlanTrunk"', 'VLAN trunks need bridge VLAN filtering; use "vlan"')
   let ipamType: string | undefined
   if (c.ipam !== undefined && c.ipam !== null) {
@@ -121,6 +126,7 @@ export function loadBridgeConf (args: CmdArgs): BridgeConf {
     hairpinMode,
     promiscMode,
     vlan,
+    preserveDefaultVlan: bool(c, 'preserveDefaultVlan'),
     macspoofchk: bool(c, 'macspoofchk'),
     enableDad: bool(c, 'enabledad'),
     disableContainerInterface,

@@ -316,3 +316,26 @@ test('[kernel] macspoofchk installs the reference\'s nftables ruleset, drops spo
   }
   t.is(rulesets.weft, rulesets.ref)
 })
+
+test('[kernel] vlan: on a kernel without bridge VLAN filtering (this one) ADD fails with code 101 naming it, and leaves nothing', async (t) => {
+  requireRoot()
+  const sb = sandbox(t, 'vlan')
+  const probe = await sb.exec(sb.node, 'ip', ['link', 'add', 'vfprobe', 'type', 'bridge', 'vlan_filtering', '1'], { reject: false })
+  if (probe.exitCode === 0) {
+    // A kernel with VLAN filtering: the port must become an untagged member with that PVID.
+    await sb.exec(sb.node, 'ip', ['link', 'del', 'vfprobe'])
+    const { out } = await addPod(sb, 'weft', bridgeConf(sb, '1.0.0', { isGateway: false, ipMasq: false, vlan: 100 }), 'v1')
+    t.is(out.exitCode, 0, out.stdout)
+    const vl = await sb.exec(sb.node, 'bridge', ['-j', 'vlan', 'show'])
+    t.regex(vl.stdout, /"vlan":100,"flags":\["PVID","Egress Untagged"\]/)
+    return
+  }
+  const pod = sb.ns('pod')
+  const before = await kernelState(sb, sb.node, { iptables: true })
+  const out = await sb.cni({ plugin: 'bridge', command: 'ADD', conf: bridgeConf(sb, '1.0.0', { isGateway: false, ipMasq: false, vlan: 100 }), netns: pod, containerId: 'v1' })
+  t.is(out.exitCode, 1, out.stdout)
+  t.is(out.json?.code, 101)
+  t.regex(String(out.json?.details), /VLAN filtering/)
+  t.is(await kernelState(sb, sb.node, { iptables: true }), before)
+  t.deepEqual(ipamFiles(sb), [])
+})

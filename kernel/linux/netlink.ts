@@ -42,6 +42,10 @@ const IFLA_BRPORT_MODE = 4
 const IFLA_BRPORT_LEARNING = 8
 const IFLA_BRPORT_ISOLATED = 33
 const IFA_F_NOPREFIXROUTE = 0x200
+const IFLA_AF_SPEC = 26
+const IFLA_BRIDGE_VLAN_INFO = 2
+const BRIDGE_VLAN_INFO_PVID = 2
+const BRIDGE_VLAN_INFO_UNTAGGED = 4
 const RTNH_F_ONLINK = 4
 const NUD_PERMANENT = 0x80
 const NTF_SELF = 0x02
@@ -436,6 +440,16 @@ export class LinuxNetlink implements Netlink {
     if (kids.length === 0) return
     const msg = Buffer.concat([rt.formatLink({ family: AF_BRIDGE, index }), nested(IFLA_PROTINFO, kids)])
     this.#req(RTM.SETLINK, 0, [msg], `set bridge port #${index}`)
+  }
+
+  setBridgeVlan (index: number, v: { vid: number, pvid?: boolean, untagged?: boolean, remove?: boolean }): void {
+    // IFLA_AF_SPEC { IFLA_BRIDGE_VLAN_INFO: struct bridge_vlan_info { u16 flags; u16 vid } } on an AF_BRIDGE ifinfomsg,
+    // RTM_SETLINK to add, RTM_DELLINK to remove (as `bridge vlan add|del dev <port>` does).
+    const info = Buffer.alloc(4)
+    info.writeUInt16LE((v.pvid === true ? BRIDGE_VLAN_INFO_PVID : 0) | (v.untagged === true ? BRIDGE_VLAN_INFO_UNTAGGED : 0), 0)
+    info.writeUInt16LE(v.vid, 2)
+    const msg = Buffer.concat([rt.formatLink({ family: AF_BRIDGE, index }), nested(IFLA_AF_SPEC, [attr(IFLA_BRIDGE_VLAN_INFO, info)])])
+    this.#req(v.remove === true ? RTM.DELLINK : RTM.SETLINK, 0, [msg], `${v.remove === true ? 'remove' : 'add'} vlan ${v.vid} on #${index}`)
   }
 
   addresses (family?: Family): Address[] {

@@ -1,1 +1,2 @@
 export * from './netlink.js'
+export * from './iptables.js'

@@ -112,6 +112,8 @@ interface LinkRec {
   peer: LinkRec | undefined
   vxlan: { vni: number, port: number, learning: boolean, local: string | undefined, dev: LinkRec | undefined } | undefined
   vlanFiltering: boolean
+  /** Port VLANs (vid → flags), on a port of a VLAN-filtering bridge. */
+  vlans?: Map<number, { pvid: boolean, untagged: boolean }>
   /** A bridge's MTU/MAC stop following its ports once set through setLink (MAC: also at creation), as in br_mtu_auto_adjust and br_stp_recalculate_bridge_id. */
   mtuByUser: boolean
   macByUser: boolean
@@ -759,6 +761,21 @@ class FakeRtnl implements FakeNetlink {
     if (change.hairpin !== undefined) l.port.hairpin = change.hairpin
     if (change.learning !== undefined) l.port.learning = change.learning
     if (change.isolated !== undefined) l.port.isolated = change.isolated
+  }
+
+  setBridgeVlan (index: number, v: { vid: number, pvid?: boolean, untagged?: boolean, remove?: boolean }): void {
+    const what = `${v.remove === true ? 'remove' : 'add'} vlan ${v.vid} on #${index}`
+    const l = this.#link(index, what, 'unknown ifindex')
+    this.#feature('bridge-vlan-filtering', what)
+    if (l.port === undefined || l.master?.vlanFiltering !== true) throw nlError(what, EOPNOTSUPP)
+    if (v.vid < 1 || v.vid > 4094) throw nlError(what, EINVAL)
+    const vlans = (l.vlans ??= new Map())
+    if (v.remove === true) {
+      if (!vlans.delete(v.vid)) throw nlError(what, ENOENT)
+      return
+    }
+    if (v.pvid === true) for (const x of vlans.values()) x.pvid = false
+    vlans.set(v.vid, { pvid: v.pvid === true, untagged: v.untagged === true })
   }
 
   addresses (family?: Family): Address[] {
