@@ -50,7 +50,7 @@ async function addPod (sb: Sandbox, impl: Impl, conf: unknown, id: string, pod?:
   return { pod: p, out }
 }
 
-for (const version of ['0.3.1', '0.4.0', '1.0.0']) {
+for (const version of ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0']) {
   test(`[kernel] bridge ADD matches the reference at cniVersion ${version}: result, node and pod state, iptables`, async (t) => {
     requireRoot(); requireReference()
     const state: Record<Impl, { result: unknown, node: string, pod: string }> = {} as never
