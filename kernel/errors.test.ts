@@ -41,7 +41,8 @@ test('docs/errors.md and KernelErrorCode list the same codes, each once', (t) =>
 
 test('the message ends with the errno\'s name, or its number when it has none', (t) => {
   t.is(new KernelError('KERNEL_ERR_NETLINK', 'add veth v0', 17).message, 'add veth v0: EEXIST')
-  t.is(new KernelError('KERNEL_ERR_NETLINK', 'add route x', 113).message, 'add route x: errno 113')
+  t.is(new KernelError('KERNEL_ERR_NETLINK', 'add route x', 113).message, 'add route x: EHOSTUNREACH')
+  t.is(new KernelError('KERNEL_ERR_NETLINK', 'odd', 4242).message, 'odd: errno 4242')
   t.is(new KernelError('KERNEL_ERR_NETLINK', 'netlink socket closed').message, 'netlink socket closed')
   const e = new KernelError('KERNEL_ERR_SYSCALL', 'bind', 1, { cause: 'why' })
   t.like(e, { name: 'KernelError', code: 'KERNEL_ERR_SYSCALL', errno: 1, cause: 'why' })
