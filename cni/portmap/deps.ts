@@ -4,8 +4,8 @@
  * binary passes `linuxPortmapDeps()`. All of it acts in the namespace the
  * plugin runs in (the node's).
  */
-import { findTool, linuxIptables, spawnRunner } from '../../kernel/iptables.js'
-import type { CommandRunner, Iptables } from '../../kernel/iptables.js'
+import { findTool, linuxIptables, spawnRunner } from '../../kernel/index.js'
+import type { CommandRunner, Iptables } from '../../kernel/index.js'
 import { LinuxNetNS, ip, linuxSysctl } from '../../kernel/index.js'
 import type { Family, Netlink, Route, Sysctl } from '../../kernel/index.js'
 

@@ -16,8 +16,8 @@
  * not in the transaction.
  */
 import { CniError } from '../skel/index.js'
-import { canonicalRule, formatRule, parseSaveTable, renderRestore, ruleTarget } from '../../kernel/iptables.js'
-import type { Iptables, RestoreOp, RuleSpec, SavedTable } from '../../kernel/iptables.js'
+import { canonicalRule, formatRule, parseSaveTable, renderRestore, ruleTarget } from '../../kernel/index.js'
+import type { Iptables, RestoreOp, RuleSpec, SavedTable } from '../../kernel/index.js'
 import { dnatChain, sharedChains, toplevelDnatChain } from './rules.js'
 import type { ChainSpec } from './rules.js'
 import type { ContainerNet, PortmapConf } from './config.js'

@@ -14,7 +14,7 @@
  * The top-level names must never change: nodes upgrade in place.
  */
 import { createHash } from 'node:crypto'
-import { canonicalRule } from '../../kernel/iptables.js'
+import { canonicalRule } from '../../kernel/index.js'
 import type { ContainerNet, PortMapping, PortmapConf } from './config.js'
 
 export const TOPLEVEL_DNAT_CHAIN = 'CNI-HOSTPORT-DNAT'

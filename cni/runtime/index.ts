@@ -11,7 +11,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { execa } from 'execa'
-import { CniError } from '../skel/errors.js'
+import { CniError } from '../skel/index.js'
 
 export interface PluginConf { type: string, capabilities?: Record<string, boolean>, [key: string]: unknown }
 

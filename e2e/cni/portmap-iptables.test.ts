@@ -8,9 +8,9 @@
 import test from 'ava'
 import { sandbox, requireRoot } from '../harness/index.js'
 import { LinuxNetNS } from '../../kernel/index.js'
-import { linuxIptables, renderRestore } from '../../kernel/iptables.js'
-import type { Iptables } from '../../kernel/iptables.js'
-import { fakeIptables } from '../../kernel/testing/iptables.js'
+import { linuxIptables, renderRestore } from '../../kernel/index.js'
+import type { Iptables } from '../../kernel/index.js'
+import { fakeIptables } from '../../kernel/testing/index.js'
 import type { Family } from '../../kernel/index.js'
 
 const netns = new LinuxNetNS()

@@ -15,7 +15,7 @@ import type { Impl, Sandbox } from '../harness/index.js'
 import { LinuxNetNS } from '../../kernel/index.js'
 import { dispatch } from '../../cni/skel/index.js'
 import { portmapPlugin } from '../../cni/portmap/index.js'
-import { fakeIptables } from '../../kernel/testing/iptables.js'
+import { fakeIptables } from '../../kernel/testing/index.js'
 
 const netns = new LinuxNetNS()
 const SANDBOX = '/var/run/netns/pod-sandbox' // what prevResult says; portmap only compares it with ''
