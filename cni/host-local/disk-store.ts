@@ -23,6 +23,15 @@ import { decodeOwner, encodeOwner } from './store.js'
 import type { Owner, Reservation, Store } from './store.js'
 
 export const LOCK_FILE = 'lock'
+const LOCK_NB = 4
+const EWOULDBLOCK = 11
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+/** How long to wait for the store's lock: WEFT_CNI_LOCK_TIMEOUT_MS, default 60 s (runtimes time out a CNI call after minutes). */
+function lockTimeoutMs (): number {
+  const v = Number(process.env.WEFT_CNI_LOCK_TIMEOUT_MS)
+  return Number.isFinite(v) && v >= 0 ? v : 60_000
+}
 export const LAST_RESERVED_PREFIX = 'last_reserved_ip.'
 const EINTR = 4
 
@@ -80,9 +89,20 @@ export class DiskStore implements Store {
     }
     try {
       const c = libc()
-      while (c.flock(fd, LOCK_EX) !== 0) {
+      // Non-blocking attempts with a deadline, so a lock held by a hung process
+      // becomes "try again later" (code 11) instead of a plugin that never returns.
+      const deadline = Date.now() + lockTimeoutMs()
+      let pause = 1
+      while (c.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
         const errno = c.errno()
-        if (errno !== EINTR) throw new CniError('CNI_ERR_STORE', `cannot lock ${lockPath}`, `flock: errno ${errno}`)
+        if (errno === EINTR) continue
+        if (errno !== EWOULDBLOCK) throw new CniError('CNI_ERR_STORE', `cannot lock ${lockPath}`, `flock: errno ${errno}`)
+        if (Date.now() >= deadline) {
+          throw new CniError('CNI_ERR_TRY_AGAIN', 'host-local: the address store is locked by another process, try again later',
+            `${lockPath} still locked after ${lockTimeoutMs()} ms`)
+        }
+        Atomics.wait(sleeper, 0, 0, pause)
+        pause = Math.min(pause * 2, 20)
       }
       this.#held = true
       try {

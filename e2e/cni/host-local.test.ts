@@ -7,6 +7,7 @@
 import test from 'ava'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { execa } from 'execa'
 import { requireReference, requireRoot, sandbox } from '../harness/index.js'
 import type { CniOutcome, Impl, Sandbox } from '../harness/index.js'
 
@@ -337,4 +338,26 @@ test('[kernel] garbage configs get the right code from every command and leave t
   const badArgs = await hl(sb, pod, { impl: 'weft', command: 'ADD', conf: conf('1.0.0', dataDir, { subnet: '10.56.0.0/24' }), id: 'x', cniArgs: 'IP=10.56.0.500' })
   t.is(badArgs.json?.code, 4)
   t.is(snapshot(sb.dir), before)
+})
+
+test('[kernel] a store locked by a hung process gives code 11 (try again later), reserves nothing, and works once released', async (t) => {
+  requireRoot()
+  const sb = sandbox(t, 'hllk')
+  const pod = sb.ns('pod')
+  const dataDir = path.join(sb.dir, 'ipam')
+  const c = conf('1.0.0', dataDir, { ranges: [[{ subnet: '10.66.0.0/24' }]] })
+  const first = await hl(sb, pod, { impl: 'weft', command: 'ADD', conf: c, id: 'first' })
+  t.is(first.exitCode, 0, first.stdout)
+  const netDir = path.join(dataDir, 'hlnet')
+  const before = storeContents(netDir)
+  // A "hung" holder: flock(1) keeps the lock for 3 s.
+  const holder = execa('flock', [path.join(netDir, 'lock'), 'sleep', '3'])
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const r = await sb.cni({ plugin: 'host-local', command: 'ADD', conf: c, netns: pod, containerId: 'second', extraEnv: { WEFT_CNI_LOCK_TIMEOUT_MS: '500' } })
+  t.is(r.exitCode, 1, r.stdout)
+  t.is(r.json?.code, 11, r.stdout)
+  t.deepEqual(storeContents(netDir), before)
+  await holder
+  const again = await hl(sb, pod, { impl: 'weft', command: 'ADD', conf: c, id: 'second' })
+  t.is(again.exitCode, 0, again.stdout)
 })
