@@ -38,6 +38,15 @@ function must (nl: Netlink, name: string): Link {
   return l
 }
 
+/** A veth pair v0/v1 in the namespace, v0 up with `cidrs` on it; returns v0's ifindex. */
+function upVeth (nl: Netlink, cidrs: string[] = []): number {
+  nl.addVeth({ name: 'v0', peerName: 'v1' })
+  const dev = must(nl, 'v0').index
+  nl.setLink(dev, { up: true })
+  for (const c of cidrs) nl.addAddress(dev, c)
+  return dev
+}
+
 /** The error `fn` throws, as a KernelError (fails the test otherwise). */
 function kerr (t: ExecutionContext, fn: () => unknown): KernelError {
   const e = t.throws(fn)
@@ -484,11 +493,7 @@ test('[kernel] routes: gateway, onlink, priority, table, mtu/advmss metrics and 
   const sb = sandbox(t, 'rout')
   const p = sb.ns('a')
   const nl = open(t, sb, p)
-  nl.addVeth({ name: 'v0', peerName: 'v1' })
-  const dev = must(nl, 'v0').index
-  nl.setLink(dev, { up: true })
-  nl.addAddress(dev, '10.2.0.1/24')
-  nl.addAddress(dev, 'fd02::1/64')
+  const dev = upVeth(nl, ['10.2.0.1/24', 'fd02::1/64'])
   const added: Route[] = [
     { family: 4, dst: '10.50.0.0/16', gw: '10.2.0.254' },
     { family: 4, dst: '10.51.0.0/16', gw: '10.2.0.254', priority: 50, mtu: 1300, advmss: 1260 },
@@ -555,11 +560,7 @@ test('[kernel] routes: add of an existing route is EEXIST, replace swaps it in p
   const sb = sandbox(t, 'repl')
   const p = sb.ns('a')
   const nl = open(t, sb, p)
-  nl.addVeth({ name: 'v0', peerName: 'v1' })
-  const dev = must(nl, 'v0').index
-  nl.setLink(dev, { up: true })
-  nl.addAddress(dev, '10.2.0.1/24')
-  nl.addAddress(dev, 'fd02::1/64')
+  const dev = upVeth(nl, ['10.2.0.1/24', 'fd02::1/64'])
   for (const [family, dst, gw1, gw2] of [[4, '10.50.0.0/16', '10.2.0.254', '10.2.0.253'], [6, 'fd50::/64', 'fd02::fe', 'fd02::fd']] as const) {
     nl.addRoute({ family, dst, gw: gw1 })
     const e = kerr(t, () => nl.addRoute({ family, dst, gw: gw2 }))
@@ -585,9 +586,7 @@ test('[kernel] neighbours: permanent v4 and v6 entries are set, replaced and del
   const sb = sandbox(t, 'neig')
   const p = sb.ns('a')
   const nl = open(t, sb, p)
-  nl.addVeth({ name: 'v0', peerName: 'v1' })
-  const dev = must(nl, 'v0').index
-  nl.setLink(dev, { up: true })
+  const dev = upVeth(nl)
   nl.setNeighbour({ index: dev, ip: '10.2.0.9', mac: mac(9) })
   nl.setNeighbour({ index: dev, ip: '10.2.0.9', mac: mac(10) })
   nl.setNeighbour({ index: dev, ip: 'fd02::9', mac: mac(9) })
