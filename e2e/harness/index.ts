@@ -108,6 +108,10 @@ export class Sandbox {
 
   netlink (p: string): Netlink { return netns.netlink(p) }
 
+  /** A file descriptor of a namespace (for veth peers created straight into it); close with `closeNsFd`. */
+  openNsFd (p: string): number { return netns.openFd(p) }
+  closeNsFd (fd: number): void { netns.closeFd(fd) }
+
   /** Run a command inside a namespace (`ip netns exec`). */
   async exec (p: string, cmd: string, args: string[], opts: { input?: string, reject?: boolean, env?: Record<string, string> } = {}): Promise<{ exitCode: number, stdout: string, stderr: string }> {
     const r = await execa('ip', ['netns', 'exec', path.basename(p), cmd, ...args], {
