@@ -9,12 +9,14 @@ import { dispatch, registerInProcess, setSelfExecutable } from './skel/index.js'
 import type { PluginFuncs } from './skel/index.js'
 import { LinuxNetNS } from '../kernel/index.js'
 import { bridge } from './bridge/index.js'
+import { flannel } from './flannel/index.js'
 import { hostLocal } from './host-local/index.js'
 import { loopback } from './loopback/index.js'
 import { portmap } from './portmap/index.js'
 
 export const plugins: Record<string, PluginFuncs> = {
   bridge,
+  flannel,
   'host-local': hostLocal,
   loopback,
   portmap

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds ./bin/cni/weft-cni (one Bun-compiled executable) and the per-type links
-// bridge, host-local, loopback, portmap. Run after `tsc` (npm run build does both).
+// bridge, flannel, host-local, loopback, portmap. Run after `tsc` (npm run build does both).
 // --bytecode: JavaScriptCore bytecode is stored in the binary, so start-up skips
 // parsing (measured: 26 ms -> 14 ms for VERSION; see docs/benchmarks.md).
 import { execFileSync } from 'node:child_process'
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const out = path.join(root, 'bin', 'cni')
 const bun = path.join(root, 'node_modules', 'bun', 'bin', 'bun.exe')
-const types = ['bridge', 'host-local', 'loopback', 'portmap']
+const types = ['bridge', 'flannel', 'host-local', 'loopback', 'portmap']
 
 fs.mkdirSync(out, { recursive: true })
 const tmp = path.join(out, `.weft-cni.${process.pid}.tmp`)

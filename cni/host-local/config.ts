@@ -56,6 +56,13 @@ export interface LoadOptions {
    * not stop a DEL from releasing.
    */
   cniArgs?: string
+  /**
+   * DEL and GC release by owner (container ID and ifname) and never read the
+   * ranges, so they accept a configuration without any: the flannel plugin's
+   * DEL after a reboot has neither its saved config nor subnet.env to take
+   * them from, and must still release. ADD, CHECK and STATUS require ranges.
+   */
+  rangesOptional?: boolean
 }
 
 type Obj = Record<string, unknown>
@@ -264,7 +271,7 @@ export function loadConfig (conf: NetConf, opts: LoadOptions = {}): HostLocalCon
     rangeSets.push([canonicalizeRange(ipam, 'ipam')])
   }
   rangeSets.push(...rangeSetList(ipam.ranges, 'ipam.ranges'))
-  if (rangeSets.length === 0) throw invalidConfig('no IP ranges specified', 'set "ipam.ranges" (or "ipam.subnet")')
+  if (rangeSets.length === 0 && opts.rangesOptional !== true) throw invalidConfig('no IP ranges specified', 'set "ipam.ranges" (or "ipam.subnet")')
 
   let v4 = 0
   let v6 = 0

@@ -30,7 +30,7 @@ function add (args: CmdArgs): Result {
 }
 
 function del (args: CmdArgs): void {
-  const cfg = loadConfig(args.conf)
+  const cfg = loadConfig(args.conf, { rangesOptional: true })
   // No directory: nothing was ever reserved here, and DEL must not fail for that.
   const store = DiskStore.existing(cfg.dataDir, cfg.name)
   if (store !== undefined) releaseOwner(store, ownerOf(args))
@@ -52,7 +52,7 @@ function status (args: CmdArgs): void {
 }
 
 function gc (args: CmdArgs): void {
-  const cfg = loadConfig(args.conf)
+  const cfg = loadConfig(args.conf, { rangesOptional: true })
   const valid = loadValidAttachments(args.conf)
   const store = DiskStore.existing(cfg.dataDir, cfg.name)
   if (store !== undefined) collectGarbage(store, valid)

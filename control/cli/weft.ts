@@ -13,13 +13,13 @@ import { demo } from './demo.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const cniBin = path.join(root, 'bin', 'cni')
-const pluginTypes = ['bridge', 'host-local', 'loopback', 'portmap']
+const pluginTypes = ['bridge', 'flannel', 'host-local', 'loopback', 'portmap']
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }
 
 const program = new Command()
 program.name('weft').description('Weft: Kubernetes networking toolkit').version(pkg.version)
 
-const cni = program.command('cni').description('the CNI plugins (bridge, host-local, loopback, portmap)')
+const cni = program.command('cni').description('the CNI plugins (bridge, flannel, host-local, loopback, portmap)')
 
 cni.command('install')
   .description('install the plugin binary and its per-type links into a CNI bin directory')
