@@ -222,3 +222,5 @@ export function requireRoot (): void {
 export function requireReference (): void {
   if (!haveReference()) throw new Error(`reference plugins missing in ${referenceCniDir}: run scripts/install-deps.sh`)
 }
+export { underlayTopology } from './topology.js'
+export type { Host, Topology } from './topology.js'

@@ -1,6 +1,6 @@
 import test from 'ava'
 import { requireRoot, sandbox } from '../harness/index.js'
-import { underlayTopology } from '../harness/topology.js'
+import { underlayTopology } from '../harness/index.js'
 
 for (const subnets of [1, 2] as const) {
   test(`[kernel] underlay topology with ${subnets} subnet(s): every host reaches every other`, async (t) => {
