@@ -1,2 +1,3 @@
 export * from './netlink.js'
 export * from './iptables.js'
+export * from './nftables.js'
