@@ -5,7 +5,8 @@
  *   2. find the underlay interface and public IP — errors stop here;
  *   3. choose the VtepMAC (the existing device's, else the one saved beside
  *      subnet.env, else a new random one) and acquire our lease publishing it;
- *   4. one reconcile loop (routing/runner): desired state from the leases,
+ *   4. one reconcile loop (routing/runner), started once the first snapshot of
+ *      the leases has arrived: desired state from the leases,
  *      diffed into the kernel, masquerade rules ensured, subnet.env written after
  *      the first good pass; it runs on every lease event and at least every
  *      `resyncMs` (default 1 s), so tampering is repaired within ~1 s;
@@ -34,9 +35,10 @@ export interface Logger {
   debug (obj: object, msg?: string): void
 }
 
-/** Masquerade/forward rules, as `routing/vxlan/masq` provides them. */
+/** Masquerade and forward rules for this node (see masq.ts); built once the network configuration is known. */
 export interface TrafficRules {
-  ensure (opts: { network: string | undefined, podSubnet: string | undefined, ipv6Network: string | undefined, ipv6PodSubnet: string | undefined }): boolean
+  /** Make the rules match; true when something had to change. */
+  ensure (opts: { network: string | undefined, podSubnet: string | undefined, masquerade: boolean }): boolean
   cleanup (): void
 }
 
@@ -50,7 +52,8 @@ export interface AgentInit {
   subnetFile: string
   /** --ip-masq: install masquerade rules (and tell the CNI plugin not to). */
   ipMasq: boolean
-  traffic?: TrafficRules | undefined
+  /** Rules for the node, given the network configuration (iptables or nftables per EnableNFTables). */
+  traffic?: ((conf: NetConf) => TrafficRules) | undefined
   logger: Logger
   resyncMs?: number
   clock?: Clock
@@ -147,6 +150,7 @@ export async function startAgent (init: AgentInit): Promise<Agent> {
   } catch (e) { log.warn({ err: (e as Error).message }, 'cannot save the VtepMAC; a restart will pick a new one') }
 
   // 4. the loop
+  const traffic = init.traffic?.(conf)
   const leases = new Map<string, Lease>()
   let lastError: string | undefined
   let ready = false
@@ -163,8 +167,8 @@ export async function startAgent (init: AgentInit): Promise<Agent> {
       const want = desiredState({ conf, underlay, own: lease, leases: remote, mac, onLink: onLinkChecker(nl) })
       const r = reconcile(nl, init.sysctl, want)
       if (r.actions.length > 0) log.info({ actions: r.actions }, 'dataplane reconciled')
-      if (init.ipMasq && init.traffic !== undefined) {
-        if (init.traffic.ensure({ network: conf.network, podSubnet: lease.subnet, ipv6Network: undefined, ipv6PodSubnet: undefined })) log.info({}, 'masquerade rules (re)installed')
+      if (traffic !== undefined && traffic.ensure({ network: conf.network, podSubnet: lease.subnet, masquerade: init.ipMasq })) {
+        log.info({ masquerade: init.ipMasq }, 'masquerade/forward rules (re)installed')
       }
       const env: SubnetEnv = { mtu, ipMasq: init.ipMasq }
       if (conf.network !== undefined) env.network = conf.network
@@ -194,6 +198,9 @@ export async function startAgent (init: AgentInit): Promise<Agent> {
     onError: (e) => { log.error({ err: (e as Error).message }, 'reconcile failed; retrying') }
   })
   const abort = new AbortController()
+  // No pass before the first snapshot of the leases: a pass with an empty view
+  // would remove every remote entry (and cut pod traffic) on each agent restart.
+  let synced = false
   const onEvents = (events: LeaseEvent[]): void => {
     for (const ev of events) {
       const key = subnetKey(ev.lease)
@@ -207,9 +214,14 @@ export async function startAgent (init: AgentInit): Promise<Agent> {
           .catch((e: unknown) => { log.error({ err: (e as Error).message }, 're-acquiring the lease failed') })
       }
     }
+    if (!synced) {
+      synced = true
+      log.info({ leases: leases.size }, 'initial leases received')
+      runner.start()
+      return
+    }
     runner.run()
   }
-  runner.start()
   const background = [
     init.manager.watchLeases(onEvents, abort.signal).catch((e: unknown) => { if (!abort.signal.aborted) log.error({ err: (e as Error).message }, 'lease watch ended') }),
     init.manager.keepLease(lease, abort.signal, (l) => { lease = l }).catch((e: unknown) => { if (!abort.signal.aborted) log.error({ err: (e as Error).message }, 'lease renewal ended') })

@@ -225,7 +225,7 @@ export function reconcile (nl: Netlink, sysctl: Sysctl | undefined, want: Desire
     }
     const cur = routeOf.get(r.subnet)
     if (cur === undefined || cur.gw !== r.gateway || cur.dev !== index || cur.onlink !== true) {
-      nl.addRoute({ family: d.family, dst: r.subnet, gw: r.gateway, dev: index, onlink: true }, { replace: true })
+      nl.addRoute({ family: d.family, dst: r.subnet, gw: r.gateway, dev: index, onlink: true, protocol: ROUTE_PROTOCOL }, { replace: true })
       actions.push(`route ${r.subnet} via ${r.gateway} dev ${d.name} onlink`)
     }
   }
