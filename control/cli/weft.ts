@@ -70,6 +70,54 @@ program.command('demo')
     await demo({ cniBin, keep: opts.keep })
   })
 
+program.command('vxland')
+  .description('flannel-compatible VXLAN overlay agent (flag names as flanneld; FLANNELD_* environment variables work too)')
+  .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs', 'http://127.0.0.1:2379')
+  .option('--etcd-prefix <prefix>', 'etcd prefix of the network configuration and leases', '/coreos.com/network')
+  .option('--kube-subnet-mgr', 'take subnets from Kubernetes nodes instead of etcd', false)
+  .option('--kubeconfig-file <file>', 'kubeconfig for --kube-subnet-mgr')
+  .option('--iface <name>', 'underlay interface (default: the default route\'s)')
+  .option('--public-ip <ip>', 'IP other nodes reach this one at (default: the underlay\'s address)')
+  .option('--subnet-file <file>', 'where to write subnet.env', '/run/flannel/subnet.env')
+  .option('--ip-masq', 'masquerade traffic leaving the cluster network', false)
+  .option('--net-config-path <file>', 'net-conf.json for --kube-subnet-mgr', '/etc/kube-flannel/net-conf.json')
+  .option('--no-iptables-forward-rules', 'do not add FORWARD accept rules for the cluster network')
+  .option('--healthz-ip <ip>', 'address of /healthz and /readyz', '0.0.0.0')
+  .option('--healthz-port <port>', 'port of /healthz and /readyz (0: off)', (v) => parsePort(v), 0)
+  .option('--resync-ms <ms>', 'reconcile the kernel at least this often', (v) => parsePositive(v, '--resync-ms'), 1000)
+  .option('--iptables-resync <seconds>', 'check the masquerade/forward rules this often', (v) => parsePositive(v, '--iptables-resync'), 5)
+  .option('--log-level <level>', 'pino log level', 'info')
+  .action(async (raw: Record<string, unknown>, cmd: Command) => {
+    const vx = await import('../../routing/vxlan/index.js')
+    // FLANNELD_* variables apply where the command line left a default.
+    const env = vx.envOverrides(process.env)
+    const opts: Record<string, unknown> = { ...vx.vxlandDefaults, ...raw }
+    for (const [k, v] of Object.entries(env)) {
+      if (v === undefined || cmd.getOptionValueSource(k) === 'cli' || !(k in vx.vxlandDefaults)) continue
+      const def = (vx.vxlandDefaults as unknown as Record<string, unknown>)[k]
+      opts[k] = typeof def === 'boolean' ? v === 'true' || v === '1' : typeof def === 'number' ? Number(v) : v
+    }
+    try {
+      await vx.runVxland(opts as unknown as Parameters<typeof vx.runVxland>[0])
+    } catch (e) {
+      const code = (e as { code?: string }).code
+      fail(`vxland: ${code !== undefined ? `[${code}] ` : ''}${(e as Error).message}`)
+    }
+    process.exit(0)
+  })
+
+function parsePort (v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is 0-65535')
+  return n
+}
+
+function parsePositive (v: string, what: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive integer`)
+  return n
+}
+
 const netns = program.command('netns').description('network namespaces')
 netns.command('sweep')
   .description('remove namespaces left by Weft test harnesses and benchmarks (names starting with "wt")')

@@ -224,3 +224,5 @@ export function requireReference (): void {
 }
 export { underlayTopology } from './topology.js'
 export type { Host, Topology } from './topology.js'
+export { startEtcd, startTcpProxy, ETCD_BIN, ETCDCTL_BIN } from './etcd.js'
+export type { Etcd, EtcdInit, EtcdRun, TcpProxy } from './etcd.js'

@@ -55,7 +55,10 @@ export interface AgentInit {
   /** Rules for the node, given the network configuration (iptables or nftables per EnableNFTables). */
   traffic?: ((conf: NetConf) => TrafficRules) | undefined
   logger: Logger
+  /** Reconcile the kernel at least this often (default 1 s). */
   resyncMs?: number
+  /** Check the masquerade/forward rules at least this often (default 5 s, flannel's --iptables-resync). */
+  rulesResyncMs?: number
   clock?: Clock
 }
 
@@ -151,6 +154,9 @@ export async function startAgent (init: AgentInit): Promise<Agent> {
 
   // 4. the loop
   const traffic = init.traffic?.(conf)
+  const rulesResyncMs = init.rulesResyncMs ?? 5000
+  let rulesAt = 0
+  let rulesKey: string | undefined
   const leases = new Map<string, Lease>()
   let lastError: string | undefined
   let ready = false
@@ -161,14 +167,21 @@ export async function startAgent (init: AgentInit): Promise<Agent> {
       const remote: Lease[] = []
       for (const l of leases.values()) {
         const why = conflicts(conf, lease, l)
-        if (why !== undefined) { log.warn({ lease: l.subnet, publicIp: l.attrs.PublicIP }, `ignoring lease: ${why}`); continue }
+        if (why !== undefined) { log.warn({ code: 'VXLAN_ERR_LEASE_CONFLICT', lease: l.subnet, publicIp: l.attrs.PublicIP }, `ignoring lease: ${why}`); continue }
         remote.push(l)
       }
       const want = desiredState({ conf, underlay, own: lease, leases: remote, mac, onLink: onLinkChecker(nl) })
       const r = reconcile(nl, init.sysctl, want)
       if (r.actions.length > 0) log.info({ actions: r.actions }, 'dataplane reconciled')
-      if (traffic !== undefined && traffic.ensure({ network: conf.network, podSubnet: lease.subnet, masquerade: init.ipMasq })) {
-        log.info({ masquerade: init.ipMasq }, 'masquerade/forward rules (re)installed')
+      // Rules are checked every --iptables-resync (5 s, as flanneld): each check execs
+      // iptables-save, too costly for every 1 s pass on a busy node.
+      const now = Date.now()
+      if (traffic !== undefined && (rulesKey !== `${lease.subnet ?? ''}` || now - rulesAt >= rulesResyncMs)) {
+        if (traffic.ensure({ network: conf.network, podSubnet: lease.subnet, masquerade: init.ipMasq })) {
+          log.info({ masquerade: init.ipMasq }, 'masquerade/forward rules (re)installed')
+        }
+        rulesAt = now
+        rulesKey = `${lease.subnet ?? ''}`
       }
       const env: SubnetEnv = { mtu, ipMasq: init.ipMasq }
       if (conf.network !== undefined) env.network = conf.network
