@@ -128,7 +128,10 @@ for (const subnets of [1, 2] as const) {
       for (const b of nodes) {
         if (a === b) continue
         await until(`${a.host.name} → ${b.host.name} ping`, async () => await ping(sb, a.pod, b.podIp), 5000)
-        t.is(await tcp(sb, a.pod, b.podIp, 7000), `hello from ${b.host.name}`)
+        // The server in b's pod may still be starting (a node process): retry refusals only.
+        let said = ''
+        await until(`${a.host.name} → ${b.host.name} tcp`, async () => { said = await tcp(sb, a.pod, b.podIp, 7000); return said !== 'ECONNREFUSED' }, 10_000)
+        t.is(said, `hello from ${b.host.name}`)
       }
     }
     // The kernel state flannel would have on h1: device, /32, neigh → fdb → route per remote.
