@@ -13,6 +13,8 @@ export interface Host {
   ns: string
   /** Underlay address of eth0. */
   ip: string
+  /** Underlay IPv6 address of eth0 (with `ipv6: true`). */
+  ip6: string | undefined
   /** Prefix length of the underlay subnet. */
   prefixLen: number
   subnetIndex: number
@@ -33,7 +35,7 @@ export interface Topology {
  * 192.168.50.0/24 and 192.168.60.0/24 and the underlay namespace routes
  * between them (a router in the middle, as between racks).
  */
-export async function underlayTopology (sb: Sandbox, opts: { hosts: number, subnets?: 1 | 2, mtu?: number }): Promise<Topology> {
+export async function underlayTopology (sb: Sandbox, opts: { hosts: number, subnets?: 1 | 2, mtu?: number, ipv6?: boolean }): Promise<Topology> {
   const ul = sb.ns('ul')
   const nl = sb.netlink(ul)
   const subnets = opts.subnets ?? 1
@@ -48,11 +50,13 @@ export async function underlayTopology (sb: Sandbox, opts: { hosts: number, subn
       nl.setLink(l.index, { up: true })
       const gw = `192.168.${50 + s * 10}.1`
       nl.addAddress(l.index, `${gw}/24`)
+      if (opts.ipv6 === true) nl.addAddress(l.index, `fd50:${s}::1/64`)
       bridges.push(br)
       gateways.push(gw)
     }
   } finally { nl.close() }
-  if (subnets > 1) await sb.exec(ul, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1'])
+  if (opts.ipv6 === true) await sb.exec(ul, 'sh', ['-c', 'for f in /proc/sys/net/ipv6/conf/*/accept_dad; do echo 0 > $f; done'])
+  if (subnets > 1) await sb.exec(ul, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1', ...(opts.ipv6 === true ? ['net.ipv6.conf.all.forwarding=1'] : [])])
 
   const hosts: Host[] = []
   for (let i = 0; i < opts.hosts; i++) {
@@ -60,6 +64,9 @@ export async function underlayTopology (sb: Sandbox, opts: { hosts: number, subn
     const ns = sb.ns(name)
     const s = i % subnets
     const hostIp = `192.168.${50 + s * 10}.${11 + i}`
+    const hostIp6 = opts.ipv6 === true ? `fd50:${s}::${11 + i}` : undefined
+    // No DAD on the underlay: a tentative address cannot source VXLAN packets yet.
+    if (hostIp6 !== undefined) await sb.exec(ns, 'sh', ['-c', 'for f in /proc/sys/net/ipv6/conf/*/accept_dad; do echo 0 > $f; done'])
     const fd = netnsFd(sb, ns)
     const u = sb.netlink(ul)
     try {
@@ -76,8 +83,12 @@ export async function underlayTopology (sb: Sandbox, opts: { hosts: number, subn
       h.addAddress(eth0.index, `${hostIp}/24`)
       h.setLink(eth0.index, { up: true })
       h.addRoute({ family: 4, dst: '0.0.0.0/0', gw: gateways[s] as string, dev: eth0.index })
+      if (hostIp6 !== undefined) {
+        h.addAddress(eth0.index, `${hostIp6}/64`)
+        h.addRoute({ family: 6, dst: '::/0', gw: `fd50:${s}::1`, dev: eth0.index })
+      }
     } finally { h.close() }
-    hosts.push({ name, ns, ip: hostIp, prefixLen: 24, subnetIndex: s })
+    hosts.push({ name, ns, ip: hostIp, ip6: hostIp6, prefixLen: 24, subnetIndex: s })
   }
   return { underlay: ul, hosts, gateways, bridges }
 }

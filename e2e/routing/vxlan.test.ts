@@ -22,6 +22,7 @@ interface Node {
   agent: ResultPromise | undefined
   pod: string
   podIp: string
+  podIp6: string
   /** The node's lease subnet, e.g. '10.244.7.0/24'. */
   subnet: string
   log: string[]
@@ -61,13 +62,16 @@ async function stopAgent (n: Node): Promise<void> {
   n.agent = undefined
 }
 
-async function cluster (t: ExecutionContext, opts: { hosts: number, subnets?: 1 | 2 }): Promise<Cluster> {
+async function cluster (t: ExecutionContext, opts: { hosts: number, subnets?: 1 | 2, ipv6?: boolean }): Promise<Cluster> {
   requireRoot()
   const sb = sandbox(t, 'vx')
-  const topo = await underlayTopology(sb, { hosts: opts.hosts, ...(opts.subnets !== undefined ? { subnets: opts.subnets } : {}) })
+  const topo = await underlayTopology(sb, { hosts: opts.hosts, ...(opts.subnets !== undefined ? { subnets: opts.subnets } : {}), ...(opts.ipv6 === true ? { ipv6: true } : {}) })
   const etcd = await startEtcd(t, { host: topo.gateways[0] as string, execPrefix: ['ip', 'netns', 'exec', nsName(topo.underlay)] })
-  await etcd.etcdctl(['put', '/coreos.com/network/config', JSON.stringify({ Network: NETWORK, Backend: { Type: 'vxlan' } })])
-  const nodes: Node[] = topo.hosts.map((host) => ({ host, subnetFile: path.join(sb.dir, host.name, 'subnet.env'), agent: undefined, pod: '', podIp: '', subnet: '', log: [] }))
+  const netConf = opts.ipv6 === true
+    ? { Network: NETWORK, EnableIPv6: true, IPv6Network: 'fd00:10:244::/56', Backend: { Type: 'vxlan' } }
+    : { Network: NETWORK, Backend: { Type: 'vxlan' } }
+  await etcd.etcdctl(['put', '/coreos.com/network/config', JSON.stringify(netConf)])
+  const nodes: Node[] = topo.hosts.map((host) => ({ host, subnetFile: path.join(sb.dir, host.name, 'subnet.env'), agent: undefined, pod: '', podIp: '', podIp6: '', subnet: '', log: [] }))
   const c = { sb, topo, etcd, nodes }
   for (const n of nodes) startAgent(t, c, n)
   for (const n of nodes) {
@@ -94,7 +98,9 @@ async function cluster (t: ExecutionContext, opts: { hosts: number, subnets?: 1 
       }
     })
     t.is(r.exitCode, 0, `${n.host.name}: ${r.stdout}${r.stderr}`)
-    n.podIp = ((r.json?.ips as Array<{ address: string }> | undefined)?.[0]?.address ?? '').split('/')[0] ?? ''
+    const ips = (r.json?.ips as Array<{ address: string }> | undefined) ?? []
+    n.podIp = (ips.find((x) => !x.address.includes(':'))?.address ?? '').split('/')[0] ?? ''
+    n.podIp6 = (ips.find((x) => x.address.includes(':'))?.address ?? '').split('/')[0] ?? ''
   }
   return c
 }
@@ -155,6 +161,23 @@ for (const subnets of [1, 2] as const) {
     t.regex(String(out.stdout), /VXLAN, flags \[I\] \(0x08\), vni 1/)
   })
 }
+
+test('[kernel] dual-stack: IPv4 and IPv6 overlays side by side (flannel.1 and flannel-v6.1), pods reach each other over both', async (t) => {
+  const c = await cluster(t, { hosts: 2, ipv6: true })
+  const { sb, nodes } = c
+  const [a, b] = nodes as [Node, Node]
+  t.regex(a.podIp6, /^fd00:10:244:/)
+  const env = fs.readFileSync(a.subnetFile, 'utf8')
+  t.regex(env, /FLANNEL_IPV6_NETWORK=fd00:10:244::\/56/)
+  t.regex(env, /FLANNEL_IPV6_SUBNET=fd00:10:244:[0-9a-f]*::1\/64/)
+  t.regex(env, /FLANNEL_MTU=1430/, 'the pods get the smaller, IPv6-encapsulation MTU')
+  await until('IPv4 pod ping', async () => await ping(sb, a.pod, b.podIp), 5000)
+  await until('IPv6 pod ping', async () => (await sb.exec(a.pod, 'ping', ['-6', '-c', '1', '-W', '2', b.podIp6], { reject: false })).exitCode === 0, 8000)
+  const link6 = await sb.exec(a.host.ns, 'ip', ['-d', 'link', 'show', 'flannel-v6.1'])
+  t.regex(link6.stdout, /vxlan id 1 local fd50:0::11|vxlan id 1 local fd50::11/)
+  const routes6 = (await sb.exec(a.host.ns, 'ip', ['-6', 'route', 'show', 'dev', 'flannel-v6.1'])).stdout
+  t.regex(routes6, /fd00:10:244:[0-9a-f]*::\/64 via fd00:10:244:[0-9a-f]*:: proto 87 .*onlink/)
+})
 
 test('[kernel] tampering is repaired within 2 s: route, fdb entry, the whole device; pod traffic comes back', async (t) => {
   const c = await cluster(t, { hosts: 2 })

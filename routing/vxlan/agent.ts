@@ -38,7 +38,7 @@ export interface Logger {
 /** Masquerade and forward rules for this node (see masq.ts); built once the network configuration is known. */
 export interface TrafficRules {
   /** Make the rules match; true when something had to change. */
-  ensure (opts: { network: string | undefined, podSubnet: string | undefined, masquerade: boolean }): boolean
+  ensure (opts: { network: string | undefined, podSubnet: string | undefined, ipv6Network: string | undefined, ipv6PodSubnet: string | undefined, masquerade: boolean }): boolean
   cleanup (): void
 }
 
@@ -96,15 +96,15 @@ export function firstUsable (subnet: string): string {
   return `${ip.fromBigInt(ip.toBigInt(ip.networkOf(c)) + 1n, c.family)}/${c.prefixLen}`
 }
 
-function macFile (subnetFile: string, vni: number): string {
-  return path.join(path.dirname(subnetFile), `${deviceName(vni, 4)}.mac`)
+function macFile (subnetFile: string, vni: number, family: 4 | 6 = 4): string {
+  return path.join(path.dirname(subnetFile), `${deviceName(vni, family)}.mac`)
 }
 
-function chooseMac (nl: Netlink, conf: NetConf, subnetFile: string): string {
-  const dev = nl.linkByName(deviceName(conf.backend.vni, 4))
+function chooseMac (nl: Netlink, conf: NetConf, subnetFile: string, family: 4 | 6 = 4): string {
+  const dev = nl.linkByName(deviceName(conf.backend.vni, family))
   if (dev?.kind === 'vxlan') return dev.mac
   try {
-    const saved = fs.readFileSync(macFile(subnetFile, conf.backend.vni), 'utf8').trim()
+    const saved = fs.readFileSync(macFile(subnetFile, conf.backend.vni, family), 'utf8').trim()
     if (/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(saved)) return saved
   } catch { /* none saved */ }
   return randomMac()
@@ -123,7 +123,7 @@ export async function startAgent (init: AgentInit): Promise<Agent> {
   const log = init.logger
   // 1. configuration
   const conf = await init.manager.getNetworkConfig()
-  if (conf.enableIPv6) log.warn({}, 'EnableIPv6 is set: this agent programs the IPv4 overlay only; IPv6 leases are published but not routed')
+  const families: Array<4 | 6> = [...(conf.enableIPv4 ? [4 as const] : []), ...(conf.enableIPv6 ? [6 as const] : [])]
   // 2. underlay
   const nl = init.netns.netlink()
   let underlay: Underlay
@@ -133,23 +133,30 @@ export async function startAgent (init: AgentInit): Promise<Agent> {
     nl.close()
     throw e
   }
-  const mtu = overlayMtu(conf, underlay)
-  // 3. VtepMAC and lease
-  const mac = chooseMac(nl, conf, init.subnetFile)
-  let previous: { subnet?: string } | undefined
+  if (conf.enableIPv6 && underlay.publicIpv6 === undefined) {
+    nl.close()
+    throw new VxlanError('VXLAN_ERR_UNDERLAY', `EnableIPv6 is set but the underlay ${underlay.name} has no global IPv6 address`)
+  }
+  // The pods' MTU: the smaller of the two families' when both run (IPv6 encapsulation costs 20 bytes more).
+  const mtu = Math.min(...families.map((f) => overlayMtu(conf, underlay, f === 6 ? 6 : 4)))
+  // 3. VtepMACs and lease
+  const macs = new Map<4 | 6, string>(families.map((f) => [f, chooseMac(nl, conf, init.subnetFile, f)]))
+  const mac = macs.get(4) ?? macs.get(6) ?? randomMac()
+  const previous: { subnet?: string, ipv6Subnet?: string } = {}
   try {
     const env = readSubnetEnv(init.subnetFile)
-    if (env.subnet !== undefined) {
-      const c = ip.parseCidr(env.subnet)
-      previous = { subnet: `${ip.networkOf(c)}/${c.prefixLen}` }
-    }
+    const net = (s: string): string => { const c = ip.parseCidr(s); return `${ip.networkOf(c)}/${c.prefixLen}` }
+    if (env.subnet !== undefined) previous.subnet = net(env.subnet)
+    if (env.ipv6Subnet !== undefined) previous.ipv6Subnet = net(env.ipv6Subnet)
   } catch { /* no previous subnet.env */ }
-  const attrs: LeaseAttrs = { PublicIP: underlay.publicIp, PublicIPv6: null, BackendType: 'vxlan', BackendData: { VNI: conf.backend.vni, VtepMAC: mac } }
-  let lease = await init.manager.acquireLease(attrs, previous !== undefined ? { previous } : {})
-  log.info({ subnet: lease.subnet, publicIp: underlay.publicIp, mac, iface: underlay.name }, 'lease acquired')
+  const attrs: LeaseAttrs = { PublicIP: underlay.publicIp, PublicIPv6: conf.enableIPv6 ? (underlay.publicIpv6 ?? null) : null, BackendType: 'vxlan' }
+  if (macs.has(4)) attrs.BackendData = { VNI: conf.backend.vni, VtepMAC: macs.get(4) as string }
+  if (macs.has(6)) attrs.BackendV6Data = { VNI: conf.backend.vni, VtepMAC: macs.get(6) as string }
+  let lease = await init.manager.acquireLease(attrs, Object.keys(previous).length > 0 ? { previous } : {})
+  log.info({ subnet: lease.subnet, ipv6Subnet: lease.ipv6Subnet, publicIp: underlay.publicIp, publicIpv6: attrs.PublicIPv6, mac, iface: underlay.name }, 'lease acquired')
   try {
     fs.mkdirSync(path.dirname(init.subnetFile), { recursive: true, mode: 0o755 })
-    fs.writeFileSync(macFile(init.subnetFile, conf.backend.vni), mac + '\n', { mode: 0o644 })
+    for (const [f, m] of macs) fs.writeFileSync(macFile(init.subnetFile, conf.backend.vni, f), m + '\n', { mode: 0o644 })
   } catch (e) { log.warn({ err: (e as Error).message }, 'cannot save the VtepMAC; a restart will pick a new one') }
 
   // 4. the loop
@@ -170,22 +177,28 @@ export async function startAgent (init: AgentInit): Promise<Agent> {
         if (why !== undefined) { log.warn({ code: 'VXLAN_ERR_LEASE_CONFLICT', lease: l.subnet, publicIp: l.attrs.PublicIP }, `ignoring lease: ${why}`); continue }
         remote.push(l)
       }
-      const want = desiredState({ conf, underlay, own: lease, leases: remote, mac, onLink: onLinkChecker(nl) })
-      const r = reconcile(nl, init.sysctl, want)
-      if (r.actions.length > 0) log.info({ actions: r.actions }, 'dataplane reconciled')
+      for (const family of families) {
+        const want = desiredState({ conf, underlay, own: lease, leases: remote, mac: macs.get(family) as string, family, onLink: onLinkChecker(nl) })
+        const r = reconcile(nl, init.sysctl, want)
+        if (r.actions.length > 0) log.info({ family, actions: r.actions }, 'dataplane reconciled')
+      }
       // Rules are checked every --iptables-resync (5 s, as flanneld): each check execs
       // iptables-save, too costly for every 1 s pass on a busy node.
       const now = Date.now()
-      if (traffic !== undefined && (rulesKey !== `${lease.subnet ?? ''}` || now - rulesAt >= rulesResyncMs)) {
-        if (traffic.ensure({ network: conf.network, podSubnet: lease.subnet, masquerade: init.ipMasq })) {
+      const key = subnetKey(lease)
+      if (traffic !== undefined && (rulesKey !== key || now - rulesAt >= rulesResyncMs)) {
+        const v6 = conf.enableIPv6
+        if (traffic.ensure({ network: conf.network, podSubnet: lease.subnet, ipv6Network: v6 ? conf.ipv6Network : undefined, ipv6PodSubnet: v6 ? lease.ipv6Subnet : undefined, masquerade: init.ipMasq })) {
           log.info({ masquerade: init.ipMasq }, 'masquerade/forward rules (re)installed')
         }
         rulesAt = now
-        rulesKey = `${lease.subnet ?? ''}`
+        rulesKey = key
       }
       const env: SubnetEnv = { mtu, ipMasq: init.ipMasq }
-      if (conf.network !== undefined) env.network = conf.network
-      if (lease.subnet !== undefined) env.subnet = firstUsable(lease.subnet)
+      if (conf.enableIPv4 && conf.network !== undefined) env.network = conf.network
+      if (conf.enableIPv4 && lease.subnet !== undefined) env.subnet = firstUsable(lease.subnet)
+      if (conf.enableIPv6 && conf.ipv6Network !== undefined) env.ipv6Network = conf.ipv6Network
+      if (conf.enableIPv6 && lease.ipv6Subnet !== undefined) env.ipv6Subnet = firstUsable(lease.ipv6Subnet)
       const text = JSON.stringify(env)
       if (text !== envWritten || !fs.existsSync(init.subnetFile)) {
         writeSubnetEnv(init.subnetFile, env)

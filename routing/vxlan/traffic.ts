@@ -19,10 +19,12 @@ export function trafficManagerFor (conf: NetConf): TrafficManager {
 export function nodeTrafficRules (conf: NetConf, opts: { randomFully?: boolean, forward?: boolean } = {}): TrafficRules {
   const tm = trafficManagerFor(conf)
   return {
-    ensure ({ network, podSubnet, masquerade }) {
+    ensure ({ network, podSubnet, ipv6Network, ipv6PodSubnet, masquerade }) {
       // masqRules with no network means "none of ours": turning --ip-masq off removes them.
-      const masq = tm.ensure(masquerade ? masqRules({ network, podSubnet, randomFully: opts.randomFully ?? true }) : masqRules({ randomFully: false }))
-      const fwd = opts.forward === false ? false : tm.ensureForward(forwardRules({ network }))
+      const masq = tm.ensure(masquerade
+        ? masqRules({ network, podSubnet, ipv6Network, ipv6PodSubnet, randomFully: opts.randomFully ?? true })
+        : masqRules({ randomFully: false }))
+      const fwd = opts.forward === false ? false : tm.ensureForward(forwardRules({ network, ipv6Network }))
       return masq || fwd
     },
     cleanup () { tm.cleanup() }
