@@ -24,6 +24,8 @@ import { LinuxNetNS, NftablesError, findTool, linuxIptables, linuxNftables } fro
 import { fakeIptables, fakeNftables } from '../../kernel/testing/index.js'
 import { requireRoot, sandbox } from '../harness/index.js'
 import type { Sandbox } from '../harness/index.js'
+import { forwardRules, iptablesTrafficManager, masqRules, nftablesTrafficManager } from '../../routing/vxlan/index.js'
+import { dual, emptyNat, goldenFilter4, goldenNat4, node, to6 } from '../../routing/vxlan/testing/index.js'
 
 // TEMPORARY exception to "only index.ts is public" (STYLE.md 1). The overlay
 // agent's public surface, routing/vxlan/index.ts, belongs to the agent's
@@ -32,46 +34,15 @@ import type { Sandbox } from '../harness/index.js'
 // this. Once index.ts exports masqRules, forwardRules, iptablesTrafficManager
 // and nftablesTrafficManager, replace the four lines below with a static
 // `import { ... } from '../../routing/vxlan/index.js'`.
-const load = async <T> (rel: string): Promise<T> => await import(new URL(rel, import.meta.url).href) as T
-const { forwardRules, masqRules } = await load<typeof import('../../routing/vxlan/masq.js')>('../../routing/vxlan/masq.js')
-const { iptablesTrafficManager } = await load<typeof import('../../routing/vxlan/masq-iptables.js')>('../../routing/vxlan/masq-iptables.js')
-const { nftablesTrafficManager } = await load<typeof import('../../routing/vxlan/masq-nftables.js')>('../../routing/vxlan/masq-nftables.js')
 
 const netns = new LinuxNetNS()
 /** Absolute paths: under npm scripts PATH starts with node_modules/.bin, whose `nft` is an unrelated npm binary. */
 const tool = (name: string): string => findTool(name)
 
-const node = { network: '10.244.0.0/16', podSubnet: '10.244.1.0/24', randomFully: true }
-const dual = { ...node, ipv6Network: 'fd00:10:244::/56', ipv6PodSubnet: 'fd00:10:244:1::/64' }
+const masq4 = goldenNat4
+const forward4 = goldenFilter4
 const networks = { network: dual.network, ipv6Network: dual.ipv6Network }
 
-const masq4 = `*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:FLANNEL-POSTRTG - [0:0]
--A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
--A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
--A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
-COMMIT
-`
-const forward4 = `*filter
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:FLANNEL-FWD - [0:0]
--A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
--A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
--A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
-COMMIT
-`
-const to6 = (s: string): string => s.replaceAll('10.244.1.0/24', 'fd00:10:244:1::/64').replaceAll('10.244.0.0/16', 'fd00:10:244::/56').replaceAll('224.0.0.0/4', 'ff00::/8')
-const emptyNat = '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n'
 const emptyFilter = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'
 
 const nftables4 = `table ip flannel-ipv4 {

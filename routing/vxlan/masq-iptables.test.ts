@@ -10,25 +10,9 @@ import type { FakeIptables } from '../../kernel/testing/index.js'
 import { forwardRules, masqRules } from './masq.js'
 import { iptablesTrafficManager } from './masq-iptables.js'
 import { VxlanError } from './errors.js'
+import { dual, emptyNat, goldenFilter4, goldenNat4, node } from './testing/index.js'
 
-const node = { network: '10.244.0.0/16', podSubnet: '10.244.1.0/24', randomFully: true }
-const dual = { ...node, ipv6Network: 'fd00:10:244::/56', ipv6PodSubnet: 'fd00:10:244:1::/64' }
 
-const goldenNat4 = `*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-:FLANNEL-POSTRTG - [0:0]
--A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG
--A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.1.0/24 -m comment --comment "flanneld masq" -j RETURN
--A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
--A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully
-COMMIT
-`
 
 const goldenNat6 = `*nat
 :PREROUTING ACCEPT [0:0]
@@ -46,24 +30,7 @@ const goldenNat6 = `*nat
 COMMIT
 `
 
-const goldenFilter4 = `*filter
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:FLANNEL-FWD - [0:0]
--A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD
--A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
--A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT
-COMMIT
-`
 
-const emptyNat = `*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
-COMMIT
-`
 
 function setup (): { v4: FakeIptables, v6: FakeIptables, tm: ReturnType<typeof iptablesTrafficManager> } {
   const v4 = fakeIptables(4)
