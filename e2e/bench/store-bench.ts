@@ -10,6 +10,10 @@
  * Each backend and phase runs in a child process of its own, so RSS belongs to that store alone. The embedded store
  * writes to a temp dir (same disk as /tmp) that is removed afterwards. Issue 3's targets for the embedded store:
  * >= 3000 creates/s, p99 < 50 ms, < 200 MB RSS with 10k pods.
+ *
+ * BENCH_ETCD=1 adds the etcd backend: the same figures through etcdStore against a throwaway etcd (Debian's, started
+ * by the e2e harness, one per child), then that etcd's own ceiling, `etcdctl check perf --load=l` (60 s), and the
+ * ratio of creates/s to it (issue 3's target: at least 0.5). RSS is then the API server's side only.
  */
 import { spawnSync } from 'node:child_process'
 import { setMaxListeners } from 'node:events'
@@ -17,11 +21,19 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { embeddedStore, memoryStore, prefixRange } from '../../control/store/index.js'
+import { embeddedStore, etcdStore, memoryStore, prefixRange } from '../../control/store/index.js'
 import type { Store } from '../../control/store/index.js'
+import { startEtcd } from '../harness/index.js'
+import type { Etcd } from '../harness/index.js'
 
-type Backend = 'memory' | 'embedded'
+type Backend = 'memory' | 'embedded' | 'etcd'
 type Phase = 'writes' | 'size'
+
+/** The etcd of an etcd child, and what stops it. */
+let etcd: Etcd | undefined
+const etcdTeardowns: Array<() => void | Promise<void>> = []
+/** The last creates/s figure, for the etcd ceiling ratio. */
+let lastCreatesPerSec = 0
 
 const emit = (fig: Record<string, unknown>): void => { process.stdout.write(JSON.stringify(fig) + '\n') }
 const round = (x: number, digits = 1): number => Number(x.toFixed(digits))
@@ -83,6 +95,7 @@ async function pool (n: number, inFlight: number, op: (i: number) => Promise<unk
 }
 
 async function open (backend: Backend, dir: string): Promise<Store> {
+  if (backend === 'etcd') return etcdStore({ endpoints: [(etcd as Etcd).endpoint] })
   return backend === 'memory' ? memoryStore() : await embeddedStore({ dir })
 }
 
@@ -98,6 +111,7 @@ async function writes (backend: Backend, dir: string): Promise<void> {
     }
     const bytes = podJson('bench-0', 'web-0', 0).length
     const frames = 'stats' in store ? (store as Awaited<ReturnType<typeof embeddedStore>>).stats().frames : undefined
+    lastCreatesPerSec = median(runs.map((r) => r.perSec))
     emit({
       bench: 'store.creates', backend, creates: 4000, in_flight: 64, value_bytes: bytes, runs: runs.length,
       ...(frames !== undefined ? { fsyncs: frames, creates_per_fsync: round(3 * 4000 / frames) } : {}),
@@ -144,9 +158,22 @@ async function writes (backend: Backend, dir: string): Promise<void> {
       bench: 'store.watch_fanout', backend, watchers, events, writes_ms: round(written.ms), all_watchers_saw_all_ms: round(ms),
       deliveries_per_s: Math.round(watchers * events / (ms / 1000))
     })
+    if (backend === 'etcd') await etcdCeiling(etcd as Etcd)
   } finally {
     await store.close()
   }
+}
+
+/** etcd's own write rate on the etcd just measured (after the store's runs: check perf leaves it slower). */
+async function etcdCeiling (server: Etcd): Promise<void> {
+  const r = await server.etcdctl(['check', 'perf', '--load=l', '--command-timeout=120s'], { reject: false })
+  const out = r.stdout + r.stderr
+  const rate = Number(/Throughput (?:is|too low:) (\d+) writes\/s/.exec(out)?.[1] ?? NaN)
+  const slowest = Number(/Slowest request took ([\d.]+)s/.exec(out)?.[1] ?? NaN)
+  emit({
+    bench: 'store.etcd_ceiling', tool: 'etcdctl check perf --load=l', writes_per_s: rate, slowest_ms: round(slowest * 1000),
+    store_creates_per_s: Math.round(lastCreatesPerSec), ratio: round(lastCreatesPerSec / rate, 2)
+  })
 }
 
 async function size (backend: Backend, dir: string): Promise<void> {
@@ -191,9 +218,11 @@ async function size (backend: Backend, dir: string): Promise<void> {
 async function child (backend: Backend, phase: Phase): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-store-bench-'))
   try {
+    if (backend === 'etcd') etcd = await startEtcd({ teardown: (fn) => { etcdTeardowns.push(fn) } })
     if (phase === 'writes') await writes(backend, dir)
     else await size(backend, dir)
   } finally {
+    for (const fn of etcdTeardowns.reverse()) await fn()
     fs.rmSync(dir, { recursive: true, force: true })
   }
 }
@@ -201,7 +230,8 @@ async function child (backend: Backend, phase: Phase): Promise<void> {
 function main (): void {
   const self = fileURLToPath(import.meta.url)
   let failed = false
-  for (const backend of ['memory', 'embedded'] as const) {
+  const backends: Backend[] = process.env.BENCH_ETCD === '1' ? ['memory', 'embedded', 'etcd'] : ['memory', 'embedded']
+  for (const backend of backends) {
     for (const phase of ['writes', 'size'] as const) {
       const r = spawnSync(process.execPath, ['--expose-gc', self, '--child', backend, phase], { stdio: ['ignore', 'inherit', 'inherit'] })
       if (r.status !== 0) { failed = true; process.stderr.write(`store-bench: ${backend} ${phase} failed (${r.status ?? r.signal})\n`) }

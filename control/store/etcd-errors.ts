@@ -1,0 +1,76 @@
+/**
+ * Every failure of an etcd request becomes a StoreError (STYLE.md 6: no bare
+ * Error leaves a public path). etcd3 turns gRPC statuses into classes and keeps
+ * etcd's own reason in the message ("etcdserver: mvcc: required revision has
+ * been compacted"), so both are looked at.
+ */
+import {
+  ClientClosedError, GRPCCancelledError, GRPCDeadlineExceededError, GRPCInternalError, GRPCInvalidArgumentError,
+  GRPCResourceExhastedError, GRPCUnavailableError, GRPCUnknownError
+} from 'etcd3'
+import { StoreError } from './errors.js'
+import type { StoreErrorCode } from './errors.js'
+
+/** etcd's reasons (server/etcdserver/api/v3rpc/rpctypes/error.go) that decide the code, by the text etcd sends. */
+const REASONS: ReadonlyArray<[RegExp, StoreErrorCode]> = [
+  [/required revision has been compacted/, 'CTRL_ERR_STORE_COMPACTED'],
+  [/required revision is a future revision/, 'CTRL_ERR_STORE_FUTURE_REVISION'],
+  // Too big for etcd (--max-request-bytes) or for gRPC's message limit, too many ops, an empty key.
+  [/request is too large|larger than max|too many operations in txn|key is not provided|value is not provided/, 'CTRL_ERR_STORE_INVALID']
+]
+
+/**
+ * The StoreError for a failed etcd request. `what` names the operation
+ * ("create /registry/pods/a/b"). Anything not recognised as the caller's
+ * fault or a revision problem is UNAVAILABLE: the store cannot serve it now
+ * (unreachable, timed out, no leader, out of space, not allowed), and a later
+ * try may work.
+ */
+export function toStoreError (err: unknown, what: string): StoreError {
+  if (err instanceof StoreError) return err
+  const message = err instanceof Error ? err.message : String(err)
+  for (const [re, code] of REASONS) {
+    if (re.test(message)) return new StoreError(code, `etcd: ${what}: ${message}`, { cause: err })
+  }
+  if (err instanceof GRPCInvalidArgumentError) return new StoreError('CTRL_ERR_STORE_INVALID', `etcd: ${what}: ${message}`, { cause: err })
+  const why = err instanceof GRPCDeadlineExceededError ? 'no answer in time' : err instanceof ClientClosedError ? 'the client is closed' : 'etcd cannot serve it'
+  return new StoreError('CTRL_ERR_STORE_UNAVAILABLE', `etcd: ${what}: ${why} (${message})`, { cause: err })
+}
+
+/** etcd refused before doing anything: no leader yet, or too busy (both leave nothing behind). */
+const NOT_APPLIED = /etcdserver: (no leader|too many requests|not capable)/
+
+/**
+ * Whether a failed request may be sent again within its deadline.
+ *
+ * Reads are idempotent: any transport failure or transient etcd refusal is
+ * retried. Writes are retried only when etcd certainly did not apply them:
+ * gRPC never had a connection to send them on ("No connection established"),
+ * or etcd refused them up front. A write that timed out or whose connection
+ * dropped may have been applied, and sending it again would turn a success
+ * into EXISTS or CONFLICT against our own write: it fails UNAVAILABLE and the
+ * caller decides (kube-apiserver returns a timeout and clients retry with a
+ * fresh read), as etcd's Go client does for mutations.
+ */
+export function isRetriable (err: unknown, write: boolean): boolean {
+  if (err instanceof StoreError) return false
+  const message = err instanceof Error ? err.message : String(err)
+  if (NOT_APPLIED.test(message)) return true
+  if (err instanceof GRPCUnavailableError && /No connection established/.test(message)) return true
+  if (write) return false
+  if (/etcdserver: (leader changed|request timed out)/.test(message)) return true
+  return err instanceof GRPCUnavailableError || err instanceof GRPCInternalError || err instanceof GRPCUnknownError ||
+    err instanceof GRPCCancelledError || (err instanceof GRPCResourceExhastedError && !/larger than max/.test(message))
+}
+
+/**
+ * Whether the endpoint a request went to looks unable to serve (unreachable,
+ * silent, or cut off from the cluster's leader), so the next request had
+ * better go to another member.
+ */
+export function isEndpointFailure (err: unknown): boolean {
+  if (err instanceof StoreError) return err.code === 'CTRL_ERR_STORE_UNAVAILABLE'
+  const message = err instanceof Error ? err.message : String(err)
+  return err instanceof GRPCUnavailableError || err instanceof GRPCDeadlineExceededError || NOT_APPLIED.test(message) ||
+    /etcdserver: (leader changed|request timed out)/.test(message)
+}
