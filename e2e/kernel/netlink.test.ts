@@ -560,7 +560,7 @@ test('[kernel] routes: add of an existing route is EEXIST, replace swaps it in p
   const sb = sandbox(t, 'repl')
   const p = sb.ns('a')
   const nl = open(t, sb, p)
-  const dev = upVeth(nl, ['10.2.0.1/24', 'fd02::1/64'])
+  upVeth(nl, ['10.2.0.1/24', 'fd02::1/64'])
   for (const [family, dst, gw1, gw2] of [[4, '10.50.0.0/16', '10.2.0.254', '10.2.0.253'], [6, 'fd50::/64', 'fd02::fe', 'fd02::fd']] as const) {
     nl.addRoute({ family, dst, gw: gw1 })
     const e = kerr(t, () => nl.addRoute({ family, dst, gw: gw2 }))

@@ -58,8 +58,6 @@ export const header: fc.Arbitrary<MessageHeader> = rec({
   length: fc.integer({ min: 19, max: 4096 })
 })
 
-const family = rec({ afi: u16, safi: u8 })
-
 export const capability: fc.Arbitrary<Capability> = fc.oneof(
   rec({ code: fc.constant(CapabilityCode.Multiprotocol as const), afi: u16, safi: u8 }),
   fc.constantFrom(CapabilityCode.RouteRefresh, CapabilityCode.ExtendedMessage, CapabilityCode.EnhancedRouteRefresh,
