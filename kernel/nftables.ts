@@ -32,11 +32,12 @@ export interface Nftables {
    */
   apply (script: string): void
   /**
-   * The table as `nft list table <family> <name>` prints it (rules without
-   * handles or counters' live values); undefined when there is no such table.
+   * The table as `nft list table <family> <name>` prints it (without counters'
+   * live values; with `handles`, as `nft -a` prints it, each rule and chain
+   * followed by `# handle N`); undefined when there is no such table.
    * Throws when nftables itself is unusable.
    */
-  listTable (family: NftFamily, name: string): string | undefined
+  listTable (family: NftFamily, name: string, opts?: { handles?: boolean }): string | undefined
   /** Deletes the table and everything in it; no error when it is absent. */
   deleteTable (family: NftFamily, name: string): void
 }
@@ -209,8 +210,8 @@ export function linuxNftables (opts: LinuxNftablesOptions = {}): Nftables {
       const r = nft(['-f', '-'], script)
       if (r.status !== 0) throw new NftablesError('nft -f -', r.stderr)
     },
-    listTable (family, name) {
-      const r = nft(['list', 'table', family, name])
+    listTable (family, name, opts) {
+      const r = nft([...(opts?.handles === true ? ['-a'] : []), 'list', 'table', family, name])
       if (r.status === 0) return r.stdout
       const e = new NftablesError(`nft list table ${family} ${name}`, r.stderr)
       if (e.notExist) return undefined

@@ -3,29 +3,24 @@
  * the VLAN path this machine's kernel cannot run, and config validation.
  */
 import test from 'ava'
-import { fakeNetNS, fakeIptables, ciKernel } from '../../kernel/testing/index.js'
+import { fakeNetNS, fakeIptables, fakeNftables, ciKernel } from '../../kernel/testing/index.js'
 import { CniError, dispatch } from '../skel/index.js'
 import type { CmdArgs, Command, Result } from '../skel/index.js'
 import { bridgePlugin } from './bridge.js'
 import type { BridgeDeps } from './bridge.js'
-import type { Nft } from './spoofcheck.js'
-
-function fakeNft (): Nft & { script: string[] } {
-  const script: string[] = []
-  return { script, apply: (s) => { script.push(s) }, listTable: () => undefined }
-}
 
 function setup (opts: { kernel?: Parameters<typeof fakeNetNS>[0], ipamFails?: boolean, faultAt?: string } = {}) {
   const netns = fakeNetNS(opts.kernel ?? {})
   const pod = netns.create('pod')
   const ipt4 = fakeIptables(4)
   const ipt6 = fakeIptables(6)
+  const nft = fakeNftables()
   const ipamCalls: string[] = []
   const deps: BridgeDeps = {
     netns,
     sysctl: netns.sysctl,
     iptables: { save: (t, v6) => (v6 ? ipt6 : ipt4).save(t as 'nat'), restore: (s, v6) => { (v6 ? ipt6 : ipt4).restore(s) } },
-    nft: fakeNft(),
+    nft,
     delegate: (command: Command, type: string, _args: CmdArgs): Result | undefined => {
       ipamCalls.push(`${command} ${type}`)
       if (command !== 'ADD') return undefined
@@ -41,7 +36,7 @@ function setup (opts: { kernel?: Parameters<typeof fakeNetNS>[0], ipamFails?: bo
     stdin: Buffer.from(JSON.stringify({ cniVersion: '1.0.0', name: 'net', type: 'bridge', ipam: { type: 'host-local' }, ...conf })),
     about: 'bridge'
   })
-  return { netns, pod, ipt4, ipamCalls, run }
+  return { netns, pod, ipt4, nft, ipamCalls, run }
 }
 
 test('ADD builds bridge, veth pair, addresses, routes and gateway, and reports them', (t) => {
@@ -133,3 +128,13 @@ for (const row of invalid) {
     t.deepEqual(ipamCalls, [])
   })
 }
+
+test('macspoofchk: ADD installs the spoof-check chains and DEL removes them by handle', (t) => {
+  const { nft, run } = setup()
+  t.is(run('ADD', { macspoofchk: true }).exitCode, 0)
+  const added = nft.dump()
+  t.regex(added, /iifname "veth[0-9a-f]{8}" jump cni-br-iface-c1-eth0 comment "macspoofchk-c1-eth0"/)
+  t.regex(added, /chain cni-br-iface-c1-eth0-mac \{/)
+  t.is(run('DEL', { macspoofchk: true }).exitCode, 0)
+  t.false(nft.dump().includes('cni-br-iface'), nft.dump())
+})

@@ -11,19 +11,18 @@ import { randomBytes } from 'node:crypto'
 import { CniError, delegate } from '../skel/index.js'
 import type { CmdArgs, IPConfig, Interface, PluginFuncs, Result, RouteConfig } from '../skel/index.js'
 import { KernelError, ip, isExists, isNotFound } from '../../kernel/index.js'
-import type { Link, NetNS, Netlink, Sysctl } from '../../kernel/index.js'
+import type { Link, NetNS, Netlink, Nftables, Sysctl } from '../../kernel/index.js'
 import { loadBridgeConf } from './config.js'
 import type { BridgeConf } from './config.js'
 import { gcIpMasq, masqChainName as masqChainOf, setupIpMasq, teardownIpMasq } from './ipmasq.js'
 import type { Iptables } from './ipmasq.js'
 import { setupSpoofCheck, spoofId, teardownSpoofCheck } from './spoofcheck.js'
-import type { Nft } from './spoofcheck.js'
 
 export interface BridgeDeps {
   netns: NetNS
   sysctl: Sysctl
   iptables: Iptables
-  nft: Nft
+  nft: Nftables
   delegate: typeof delegate
   sleep: (ms: number) => void
   /** Test-only fault injection: throws when the named step is reached. */

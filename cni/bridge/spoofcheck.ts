@@ -8,18 +8,14 @@
  * Setup is one `nft -f -` transaction; teardown reads the table once and
  * deletes by handle, and needs neither the pod nor its veth to still exist.
  */
-export interface Nft {
-  /** Runs an nft script atomically (`nft -f -`). */
-  apply (script: string): void
-  /** `nft -a list table <family> <name>`; undefined when the table does not exist. */
-  listTable (family: string, name: string): string | undefined
-}
+
+import type { Nftables } from '../../kernel/index.js'
 
 export function spoofId (containerId: string, ifName: string): string {
   return `${containerId}-${ifName}`
 }
 
-export function setupSpoofCheck (nft: Nft, id: string, hostIface: string, mac: string): void {
+export function setupSpoofCheck (nft: Nftables, id: string, hostIface: string, mac: string): void {
   const chain = `cni-br-iface-${id}`
   const macChain = `${chain}-mac`
   const comment = `comment "macspoofchk-${id}"`
@@ -38,8 +34,8 @@ export function setupSpoofCheck (nft: Nft, id: string, hostIface: string, mac: s
   ].join('\n'))
 }
 
-export function teardownSpoofCheck (nft: Nft, id: string): void {
-  const listing = nft.listTable('bridge', 'nat')
+export function teardownSpoofCheck (nft: Nftables, id: string): void {
+  const listing = nft.listTable('bridge', 'nat', { handles: true })
   if (listing === undefined) return
   const chain = `cni-br-iface-${id}`
   const lines: string[] = []

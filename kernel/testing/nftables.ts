@@ -310,10 +310,10 @@ export function fakeNftables (): FakeNftables {
       }
       state = next
     },
-    listTable (family, name) {
-      call(`list table ${family} ${name}`)
+    listTable (family, name, opts) {
+      call(`${opts?.handles === true ? '-a ' : ''}list table ${family} ${name}`)
       const t = findTable(state, family, name)
-      return t === undefined ? undefined : renderTable(t, false)
+      return t === undefined ? undefined : renderTable(t, opts?.handles === true)
     },
     deleteTable (family, name) {
       call(`delete table ${family} ${name}`)
