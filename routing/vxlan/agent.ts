@@ -26,14 +26,9 @@ import type { Clock, Runner } from '../runner/index.js'
 import { deviceName, desiredState, findUnderlay, onLinkChecker, overlayMtu, reconcile } from './dataplane.js'
 import type { Underlay } from './dataplane.js'
 import { VxlanError } from './errors.js'
-import type { Lease, LeaseAttrs, LeaseEvent, NetConf, SubnetManager } from './types.js'
+import type { Lease, LeaseAttrs, LeaseEvent, Logger, NetConf, SubnetManager } from './types.js'
 
-export interface Logger {
-  info (obj: object, msg?: string): void
-  warn (obj: object, msg?: string): void
-  error (obj: object, msg?: string): void
-  debug (obj: object, msg?: string): void
-}
+export type { Logger }
 
 /** Masquerade and forward rules for this node (see masq.ts); built once the network configuration is known. */
 export interface TrafficRules {

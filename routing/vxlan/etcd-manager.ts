@@ -17,7 +17,9 @@ import { VxlanError } from './errors.js'
 import { parseNetConf } from './netconf.js'
 import { chooseSubnets, decodeLeaseAttrs, encodeLeaseAttrs, formatLeaseKey, isLeaseCompatible, leasesOverlap, parseLeaseKey } from './subnets.js'
 import type { LeaseSubnets } from './subnets.js'
-import type { Lease, LeaseAttrs, LeaseEvent, NetConf, SubnetManager } from './types.js'
+import type { Lease, LeaseAttrs, LeaseEvent, Logger, NetConf, SubnetManager } from './types.js'
+
+export type { Logger }
 
 export const DEFAULT_ETCD_PREFIX = '/coreos.com/network'
 /** flannel's subnetTTL. */
@@ -40,13 +42,6 @@ export interface Clock {
 }
 
 /** The subset of a pino logger the manager uses. */
-export interface Logger {
-  debug (obj: object, msg: string): void
-  info (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
-  error (obj: object, msg: string): void
-}
-
 export interface EtcdSubnetManagerInit {
   /** etcd client URLs, e.g. ['http://127.0.0.1:2379']. */
   endpoints: string[]

@@ -91,3 +91,11 @@ export interface SubnetManager {
   keepLease (lease: Lease, signal: AbortSignal, onRenewed?: (lease: Lease) => void): Promise<void>
   close (): Promise<void>
 }
+
+/** The logging the overlay's parts need (pino's shape: fields first, then the message). */
+export interface Logger {
+  debug (obj: object, msg?: string): void
+  info (obj: object, msg?: string): void
+  warn (obj: object, msg?: string): void
+  error (obj: object, msg?: string): void
+}
