@@ -283,12 +283,16 @@ export function findUnderlay (nl: Netlink, opts: { iface?: string, publicIp?: st
 
 /** True when `target` is reachable without a gateway from `nl`'s namespace (same L2 segment). */
 export function onLinkChecker (nl: Netlink): (target: string) => boolean {
+  // One route dump per family per checker (a checker lives for one pass), not one per remote.
+  const tables = new Map<4 | 6, Route[]>()
   return (target) => {
     const fam = ip.familyOf(target)
     if (fam === undefined) return false
+    let routes = tables.get(fam)
+    if (routes === undefined) { routes = nl.routes({ family: fam, table: 254 }); tables.set(fam, routes) }
     let best: Route | undefined
     let bestLen = -1
-    for (const r of nl.routes({ family: fam, table: 254 })) {
+    for (const r of routes) {
       const c = ip.parseCidr(r.dst, true)
       if (c.prefixLen > bestLen && ip.contains(c, target)) { best = r; bestLen = c.prefixLen }
     }
