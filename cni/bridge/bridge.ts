@@ -110,7 +110,14 @@ export function bridgePlugin (deps: BridgeDeps): PluginFuncs {
       }
       host.deleteAddress(br.index, `${a.address}/${a.prefixLen}`)
     }
-    host.addAddress(br.index, gwCidr)
+    try {
+      host.addAddress(br.index, gwCidr)
+    } catch (e) {
+      // A concurrent ADD on this bridge added the same gateway between our read and
+      // our write: that is the state we want, and the address is not ours to undo.
+      if (isExists(e) && host.addresses(want.family).some((a) => a.index === br.index && a.address === want.address && a.prefixLen === want.prefixLen)) return
+      throw e
+    }
     undo.push(() => { try { host.deleteAddress(br.index, gwCidr) } catch { /* gone */ } })
   }
 
@@ -147,7 +154,13 @@ export function bridgePlugin (deps: BridgeDeps): PluginFuncs {
     try {
       // 1. the bridge
       const { br, created } = ensureBridge(host, conf)
-      if (created) undo.push(() => { try { host.deleteLink(br.index) } catch { /* gone */ } })
+      if (created) {
+        undo.push(() => {
+          // Only while empty: a concurrent ADD may have attached its pod meanwhile.
+          if (host.links().some((l) => l.master === br.index)) return
+          try { host.deleteLink(br.index) } catch { /* gone */ }
+        })
+      }
       fault('bridge')
 
       // 2. the veth pair, created inside the pod with its peer placed straight into the host
