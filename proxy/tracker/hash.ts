@@ -1,0 +1,47 @@
+/**
+ * kube-proxy's chain-name hashes, bit for bit, so rulesets stay
+ * diff-compatible with kube-proxy's and a node can move between the two.
+ */
+import { createHash } from 'node:crypto'
+
+const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+
+/** RFC 4648 base32 with `=` padding (Go's base32.StdEncoding). */
+export function base32 (buf: Uint8Array): string {
+  let out = ''
+  let bits = 0
+  let value = 0
+  for (const b of buf) {
+    value = (value << 8) | b
+    bits += 8
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31] as string
+      bits -= 5
+    }
+    value &= (1 << bits) - 1
+  }
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31] as string
+  while (out.length % 8 !== 0) out += '='
+  return out
+}
+
+const sha256b32 = (s: string): string => base32(createHash('sha256').update(s).digest())
+
+/** iptables mode: the 16-character hash of `KUBE-SVC-`/`SVL-`/`EXT-`/`FW-` chains (`portProtoHash`). */
+export function portProtoHash (servicePortName: string, protocol: string): string {
+  return sha256b32(servicePortName + protocol.toLowerCase()).slice(0, 16)
+}
+
+/** iptables mode: `KUBE-SEP-` + hash of service port, protocol and `ip:port` (`[ip]:port` for IPv6). */
+export function endpointChainName (servicePortName: string, protocol: string, endpoint: string): string {
+  return 'KUBE-SEP-' + sha256b32(servicePortName + protocol.toLowerCase() + endpoint).slice(0, 16)
+}
+
+const NFT_NAME_MAX = 240
+
+/** nftables mode: 8 hash characters, a dash and the readable name, cut at 240 (`hashAndTruncate`). */
+export function hashAndTruncate (name: string): string {
+  let out = sha256b32(name).slice(0, 8) + '-' + name
+  if (out.length > NFT_NAME_MAX) out = out.slice(0, NFT_NAME_MAX - 3) + '...'
+  return out
+}
