@@ -1,0 +1,45 @@
+/** Atomic credential-file writes shared by the PKI, token file and kubeconfig writers. */
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { AuthError } from './errors.js'
+
+/**
+ * Writes `data` to `file` so that a reader (or a crash) sees the old content or
+ * the new, never a torn file: a temp file in the same directory, fsync, chmod,
+ * rename over the target, fsync of the directory. `mode` applies to the new file
+ * whatever the umask. The directory is created (0700) when missing.
+ */
+export async function writeFileAtomic (file: string, data: string, mode: number): Promise<void> {
+  const dir = path.dirname(file)
+  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+    const fh = await fs.open(tmp, 'wx', mode)
+    try {
+      await fh.writeFile(data)
+      await fh.chmod(mode)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await fs.rename(tmp, file)
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => {})
+    throw new AuthError('CTRL_ERR_AUTH_IO', `cannot write ${file}: ${(err as Error).message}`, { path: file, cause: err })
+  }
+  try {
+    const dh = await fs.open(dir, 'r')
+    try { await dh.sync() } finally { await dh.close() }
+  } catch { /* directory fsync is best effort (not supported on every filesystem) */ }
+}
+
+/** Reads a file, `undefined` when it does not exist; other failures are thrown as they are. */
+export async function readIfExists (file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+}
