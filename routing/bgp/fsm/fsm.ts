@@ -15,7 +15,7 @@ import {
   validateOpen, validateUpdate
 } from '../codec/index.js'
 import type {
-  AfiSafi, BgpMessage, Capability, Negotiated, NotificationMessage, OpenMessage, RouteRefreshMessage, UpdateMessage
+  AfiSafi, BgpMessage, Capability, GracefulRestartCapability, Negotiated, NotificationMessage, OpenMessage, RouteRefreshMessage, UpdateMessage
 } from '../codec/index.js'
 import { AS_TRANS, CapabilityCode, OptionalParameterType } from '../codec/index.js'
 import type { Clock, FsmState, Timer, Transition, TransitionReason, Transport } from './types.js'
@@ -54,7 +54,7 @@ export interface Session {
   localAddress: string | undefined
   remoteAddress: string | undefined
   /** The peer's Graceful Restart capability (RFC 4724), when it sent one. */
-  peerGracefulRestart: Extract<Capability, { code: CapabilityCode.GracefulRestart }> | undefined
+  peerGracefulRestart: GracefulRestartCapability | undefined
 }
 
 export interface DownInfo {
@@ -102,6 +102,8 @@ class Connection {
   received: OpenMessage | undefined
   session: Session | undefined
   closed = false
+  busy = false
+  readonly pending: Uint8Array[] = []
   constructor (readonly transport: Transport, readonly outbound: boolean) {}
 }
 
@@ -328,6 +330,19 @@ export class PeerFsm {
   }
 
   #onData (c: Connection, chunk: Uint8Array): void {
+    // A transport may deliver from inside our own write (synchronous in-memory pairs): queue, never re-enter.
+    if (c.busy) { c.pending.push(chunk); return }
+    c.busy = true
+    try {
+      this.#process(c, chunk)
+      while (c.pending.length > 0 && !c.closed) this.#process(c, c.pending.shift() as Uint8Array)
+    } finally {
+      c.busy = false
+      c.pending.length = 0
+    }
+  }
+
+  #process (c: Connection, chunk: Uint8Array): void {
     if (c.closed) return
     let frames: Uint8Array[]
     try {
@@ -401,7 +416,7 @@ export class PeerFsm {
     c.received = open
     c.framer.extendedMessages = negotiated.rx.extendedMessages === true
     const gr = open.parameters.flatMap((p) => 'capabilities' in p ? p.capabilities : [])
-      .find((x): x is Extract<Capability, { code: CapabilityCode.GracefulRestart }> => x.code === CapabilityCode.GracefulRestart && !('raw' in x))
+      .find((x): x is GracefulRestartCapability => x.code === CapabilityCode.GracefulRestart && !('raw' in x))
     c.session = {
       sentOpen: this.sentOpen,
       receivedOpen: open,

@@ -48,16 +48,18 @@ export interface MemTransport extends Transport {
  * callback at once, after its registration); `queue: true` holds bytes until `flush()`.
  */
 export function transportPair (opts: { a?: string, b?: string } = {}): [MemTransport, MemTransport] {
-  const mk = (local: string, remote: string): MemTransport & { deliver: (b: Uint8Array) => void, shut: () => void, peer: (MemTransport & { deliver: (b: Uint8Array) => void, shut: () => void }) | undefined } => {
+  const mk = (local: string, remote: string): MemTransport & { deliver: (b: Uint8Array) => void, shut: () => void, finish: () => void, peer: (MemTransport & { deliver: (b: Uint8Array) => void, shut: () => void, finish: () => void }) | undefined } => {
     let dataCb: ((b: Uint8Array) => void) | undefined
     let closeCb: ((err?: Error) => void) | undefined
     const backlog: Uint8Array[] = []
+    let draining = false
+    let pendingShut = false
     const self = {
       localAddress: local,
       remoteAddress: remote,
       written: [] as Uint8Array[],
       isClosed: false,
-      peer: undefined as (MemTransport & { deliver: (b: Uint8Array) => void, shut: () => void }) | undefined,
+      peer: undefined as (MemTransport & { deliver: (b: Uint8Array) => void, shut: () => void, finish: () => void }) | undefined,
       write (b: Uint8Array) {
         if (self.isClosed) return
         self.written.push(b.slice())
@@ -66,7 +68,12 @@ export function transportPair (opts: { a?: string, b?: string } = {}): [MemTrans
       close () {
         if (self.isClosed) return
         self.shut()
-        self.peer?.shut()
+        // The peer reads what is in flight before it sees the close, as with TCP's FIN.
+        self.peer?.finish()
+      },
+      finish () {
+        if (draining) pendingShut = true
+        else self.shut()
       },
       shut () {
         if (self.isClosed) return
@@ -75,12 +82,20 @@ export function transportPair (opts: { a?: string, b?: string } = {}): [MemTrans
       },
       deliver (b: Uint8Array) {
         if (self.isClosed) return
-        if (dataCb === undefined) backlog.push(b)
-        else dataCb(b)
+        // In order, like TCP: while earlier bytes wait or are being handed over, later ones queue behind them.
+        backlog.push(b)
+        if (dataCb === undefined || draining) return
+        draining = true
+        try {
+          while (backlog.length > 0 && !self.isClosed) dataCb(backlog.shift() as Uint8Array)
+        } finally {
+          draining = false
+          if (pendingShut) self.shut()
+        }
       },
       onData (cb: (b: Uint8Array) => void) {
         dataCb = cb
-        while (backlog.length > 0) cb(backlog.shift() as Uint8Array)
+        if (backlog.length > 0) self.deliver(backlog.pop() as Uint8Array)
       },
       onClose (cb: (err?: Error) => void) { closeCb = cb; if (self.isClosed) cb() }
     }

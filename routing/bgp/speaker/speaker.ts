@@ -1,0 +1,724 @@
+/**
+ * The daemon's core: peers (one FSM each), the RIB, origination, and the outbound side (Adj-RIB-Out per peer,
+ * UPDATEs grouped by attribute set). Everything runs on Node's one loop, which makes this the RIB's only writer
+ * (STYLE.md convention 12): FSM events mark prefixes dirty, and one flush per turn of the loop re-advertises them
+ * and hands them to the FIB.
+ *
+ * Sockets and the kernel are injected (`SpeakerDeps`), so unit tests run two speakers over in-memory transports.
+ */
+import * as net from 'node:net'
+import {
+  Afi, AttrType, CapabilityCode, CeaseSubcode, GracefulRestartAfFlags, GracefulRestartFlags, MessageType,
+  RouteRefreshSubtype, Safi, ceaseNotification, encodeMessage, endOfRib, endOfRibFamily, findAttribute,
+  maxMessageLength, notificationMessage, toTwoOctetAttributes
+} from '../codec/index.js'
+import type { Capability, CodecOptions, Nlri, PathAttribute, UpdateMessage } from '../codec/index.js'
+import { PeerFsm, socketTransport, systemClock } from '../fsm/index.js'
+import type { Clock, DownInfo, FsmState, Session, Timer, Transport, TransitionReason } from '../fsm/index.js'
+import { Rib, LOCAL, attrsFromUpdate, compilePolicy, evaluatePolicy, familyOfPrefix, parseCommunity } from '../rib/index.js'
+import type { Attrs, BestPathReason, Family, Path, PeerRef, Policy } from '../rib/index.js'
+import { mayAdvertise, reflectAttrs } from '../rr/index.js'
+import { BgpdError } from '../errors.js'
+import type { AnnounceConfig, BgpdConfig, PeerConfig } from './config.js'
+import { announceEntry } from './config.js'
+
+export interface Logger {
+  info (o: object | string, msg?: string): void
+  warn (o: object | string, msg?: string): void
+  error (o: object | string, msg?: string): void
+  debug (o: object | string, msg?: string): void
+  child (bindings: Record<string, unknown>): Logger
+}
+
+export const silentLogger: Logger = {
+  info () {}, warn () {}, error () {}, debug () {}, child () { return silentLogger }
+}
+
+/** Receives the prefixes whose decision changed (the FIB installer). */
+export interface RouteSink {
+  changed (prefixes: readonly string[], rib: Rib): void
+  /** A peer whose routes are kept through a restart (RFC 4724) is back and has sent End-of-RIB, or gave up. */
+  close? (): void
+}
+
+export interface SpeakerDeps {
+  clock?: Clock
+  log?: Logger
+  /** Dials a peer; default: TCP to `address:port` (from `localAddress` when set). */
+  connect?: (peer: PeerConfig) => Promise<Transport>
+  /** Skip the TCP listener (tests hand connections to `accept`). */
+  noListener?: boolean
+  sink?: RouteSink
+}
+
+interface Peer {
+  cfg: PeerConfig
+  ref: PeerRef
+  fsm: PeerFsm
+  log: Logger
+  importPolicy: Policy | undefined
+  exportPolicy: Policy | undefined
+  /** What we advertised: prefix → the attributes sent. */
+  adjOut: Map<string, Attrs>
+  session: Session | undefined
+  families: Set<Family>
+  upSince: number | undefined
+  flaps: number
+  lastError: string | undefined
+  updatesIn: number
+  updatesOut: number
+  /** RFC 4724 helper: the restart timer while the peer's routes are stale. */
+  restartTimer: Timer | undefined
+  staleFamilies: Set<Family>
+}
+
+export interface NeighborView {
+  address: string
+  asn: number
+  description: string | undefined
+  state: FsmState
+  lastReason: TransitionReason
+  routerId: string | undefined
+  routeReflectorClient: boolean
+  ibgp: boolean
+  uptimeSeconds: number | undefined
+  holdTime: number | undefined
+  families: string[]
+  prefixesReceived: number
+  prefixesAdvertised: number
+  updatesIn: number
+  updatesOut: number
+  flaps: number
+  lastError: string | undefined
+  gracefulRestart: { peerCapable: boolean, stale: boolean }
+}
+
+export interface PathView {
+  prefix: string
+  source: string
+  nextHop: string | undefined
+  linkLocalNextHop?: string
+  asPath: number[][]
+  origin: number
+  localPref: number | undefined
+  med: number | undefined
+  communities: string[]
+  originatorId: string | undefined
+  clusterList: string[]
+  stale: boolean
+  best: boolean
+}
+
+export interface RibRowView { prefix: string, reason: BestPathReason | undefined, multipath: number, paths: PathView[] }
+
+const FAMILY_AFI: Record<Family, number> = { 4: Afi.Ipv4, 6: Afi.Ipv6 }
+
+export class Speaker {
+  readonly cfg: BgpdConfig
+  readonly rib = new Rib()
+  readonly #clock: Clock
+  readonly #log: Logger
+  readonly #deps: SpeakerDeps
+  readonly #peers = new Map<string, Peer>()
+  #dirty = new Set<string>()
+  #flushScheduled = false
+  #server: net.Server | undefined
+  #restarting: boolean
+  #started = 0
+  /** Our originated routes (announce[] and the API). */
+  readonly #announced = new Map<string, AnnounceConfig>()
+
+  constructor (cfg: BgpdConfig, deps: SpeakerDeps = {}, opts: { restarting?: boolean } = {}) {
+    this.cfg = cfg
+    this.#deps = deps
+    this.#clock = deps.clock ?? systemClock
+    this.#log = deps.log ?? silentLogger
+    this.#restarting = opts.restarting === true
+    for (const pc of cfg.peers) this.#addPeer(pc)
+  }
+
+  get local (): { asn: number, routerId: string, clusterId: string | undefined } {
+    return { asn: this.cfg.asn, routerId: this.cfg.routerId, clusterId: this.cfg.clusterId }
+  }
+
+  /** Binds the listener (unless `noListener`), originates `announce[]` and starts every peer. */
+  async start (): Promise<void> {
+    this.#started = this.#clock.now()
+    if (this.cfg.listen !== undefined && this.#deps.noListener !== true) {
+      const l = this.cfg.listen
+      const server = net.createServer((sock) => this.#onSocket(sock))
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (e) => reject(new BgpdError('BGPD_ERR_LISTEN', `listen ${l.address}:${l.port}: ${e.message}`, { cause: e })))
+        server.listen({ host: l.address, port: l.port, ipv6Only: false }, () => resolve())
+      })
+      server.on('error', (e) => this.#log.error({ err: e }, 'listener error'))
+      this.#server = server
+    }
+    for (const a of this.cfg.announce) this.announce(a)
+    for (const p of this.#peers.values()) p.fsm.start()
+  }
+
+  /** The port the listener got (for `listen.port: 0`). */
+  get listenPort (): number | undefined {
+    const a = this.#server?.address()
+    return typeof a === 'object' && a !== null ? a.port : undefined
+  }
+
+  async stop (): Promise<void> {
+    for (const p of this.#peers.values()) {
+      p.restartTimer?.cancel()
+      p.fsm.stop(ceaseNotification(CeaseSubcode.AdministrativeShutdown, 'weft bgpd stopping'))
+    }
+    this.#flush()
+    const server = this.#server
+    this.#server = undefined
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+
+  /** An accepted connection (the listener calls this; tests call it with in-memory transports). */
+  accept (t: Transport): void {
+    const addr = t.remoteAddress
+    const p = addr !== undefined ? this.#peers.get(addr) : undefined
+    if (p === undefined) {
+      this.#log.warn({ remote: addr }, 'connection from an address that is not a configured peer: closed')
+      t.close()
+      return
+    }
+    p.fsm.incoming(t)
+  }
+
+  #onSocket (sock: net.Socket): void {
+    const addr = sock.remoteAddress?.replace(/^::ffff:/, '')
+    if (addr === undefined || !this.#peers.has(addr)) {
+      this.#log.warn({ remote: addr }, 'connection from an address that is not a configured peer: closed')
+      sock.destroy()
+      return
+    }
+    this.accept(socketTransport(sock))
+  }
+
+  // --- peers ---------------------------------------------------------------------------------------------
+
+  #capabilities (pc: PeerConfig): Capability[] {
+    const caps: Capability[] = []
+    for (const f of pc.families) caps.push({ code: CapabilityCode.Multiprotocol, afi: f === 'ipv6' ? Afi.Ipv6 : Afi.Ipv4, safi: Safi.Unicast })
+    caps.push({ code: CapabilityCode.RouteRefresh })
+    if (pc.gracefulRestart) {
+      // RFC 4724 §3: R when we restarted; F per family when our kernel routes were kept across it.
+      caps.push({
+        code: CapabilityCode.GracefulRestart,
+        flags: this.#restarting ? GracefulRestartFlags.Restarting : 0,
+        restartTime: this.cfg.gracefulRestart.restartTime,
+        families: pc.families.map((f) => ({
+          afi: f === 'ipv6' ? Afi.Ipv6 : Afi.Ipv4, safi: Safi.Unicast, flags: this.#restarting && this.cfg.fib.enabled ? GracefulRestartAfFlags.ForwardingState : 0
+        }))
+      })
+    }
+    caps.push({ code: CapabilityCode.FourOctetAs, asn: this.cfg.asn })
+    return caps
+  }
+
+  #addPeer (pc: PeerConfig): Peer {
+    const ibgp = pc.asn === this.cfg.asn
+    // RFC 8212: no routes to or from an eBGP peer without a policy saying so.
+    const imp = pc.policy.import ?? (ibgp ? undefined : 'reject')
+    const exp = pc.policy.export ?? (ibgp ? undefined : 'reject')
+    const log = this.#log.child({ peer: pc.address, asn: pc.asn })
+    const fsmInit: ConstructorParameters<typeof PeerFsm>[0] = {
+      localAs: this.cfg.asn, routerId: this.cfg.routerId, peerAs: pc.asn, holdTime: pc.holdTime,
+      connectRetryTime: pc.connectRetryTime, idleHoldTime: pc.idleHoldTime, passive: pc.passive,
+      capabilities: this.#capabilities(pc)
+    }
+    if (pc.keepaliveTime !== undefined) fsmInit.keepaliveTime = pc.keepaliveTime
+    if (this.cfg.clusterId !== undefined) fsmInit.clusterId = this.cfg.clusterId
+    const p: Peer = {
+      cfg: pc,
+      ref: { address: pc.address, asn: pc.asn, routerId: '0.0.0.0', ibgp, rrClient: pc.routeReflectorClient },
+      fsm: undefined as unknown as PeerFsm,
+      log,
+      importPolicy: imp !== undefined ? compilePolicy(imp) : undefined,
+      exportPolicy: exp !== undefined ? compilePolicy(exp) : undefined,
+      adjOut: new Map(),
+      session: undefined,
+      families: new Set(),
+      upSince: undefined,
+      flaps: 0,
+      lastError: undefined,
+      updatesIn: 0,
+      updatesOut: 0,
+      restartTimer: undefined,
+      staleFamilies: new Set()
+    }
+    const connect = this.#deps.connect ?? defaultConnect
+    p.fsm = new PeerFsm(fsmInit, {
+      clock: this.#clock,
+      connect: () => connect(pc),
+      events: {
+        transition: (t) => log.info({ from: t.from, to: t.next, reason: t.reason }, `${t.from} -> ${t.next}`),
+        established: (s) => this.#onEstablished(p, s),
+        update: (u) => this.#onUpdate(p, u),
+        routeRefresh: (r) => {
+          if (r.subtype !== RouteRefreshSubtype.Request) return
+          const fam: Family | undefined = r.afi === Afi.Ipv4 ? 4 : r.afi === Afi.Ipv6 ? 6 : undefined
+          if (fam === undefined || !p.families.has(fam)) return
+          log.info({ afi: r.afi }, 'route refresh requested: re-advertising')
+          for (const [prefix] of p.adjOut) if (familyOfPrefix(prefix) === fam) p.adjOut.delete(prefix)
+          this.#advertise(p, [...this.rib.loc.keys()].filter((x) => familyOfPrefix(x) === fam), new Map())
+          this.#sendEor(p, fam)
+        },
+        down: (d) => this.#onDown(p, d),
+        log: (level, msg, fields) => log[level](fields ?? {}, msg)
+      }
+    })
+    this.#peers.set(pc.address, p)
+    return p
+  }
+
+  #onEstablished (p: Peer, s: Session): void {
+    p.session = s
+    p.ref = { ...p.ref, routerId: s.peerId }
+    p.upSince = this.#clock.now()
+    p.families = new Set(s.negotiated.families.filter((f) => f.safi === Safi.Unicast && (f.afi === Afi.Ipv4 || f.afi === Afi.Ipv6))
+      .map((f) => f.afi === Afi.Ipv4 ? 4 as const : 6 as const))
+    p.adjOut.clear()
+    p.log.info({ routerId: s.peerId, holdTime: s.negotiated.holdTime, families: [...p.families] }, 'session established')
+    // Everything we have, then End-of-RIB per family (RFC 4724 §2; harmless without GR).
+    this.#advertise(p, [...this.rib.loc.keys()], new Map())
+    for (const f of p.families) this.#sendEor(p, f)
+  }
+
+  #sendEor (p: Peer, f: Family): void {
+    if (p.session === undefined) return
+    p.fsm.send(f === 4 ? endOfRib() : endOfRib(Afi.Ipv6, Safi.Unicast))
+  }
+
+  #onDown (p: Peer, d: DownInfo): void {
+    if (!d.wasEstablished) {
+      if (d.sent !== undefined || d.received !== undefined) p.lastError = describeDown(d)
+      return
+    }
+    p.flaps++
+    p.lastError = describeDown(d)
+    p.session = undefined
+    p.upSince = undefined
+    p.adjOut.clear()
+    const gr = d.session?.peerGracefulRestart
+    // RFC 4724 §4.2 (helper): the peer's routes stay, marked stale, when it does GR and the session ended without
+    // a NOTIFICATION (RFC 8538: or with one other than Hard Reset when it set N).
+    const notif = d.sent ?? d.received
+    const nFlag = gr !== undefined && (gr.flags & GracefulRestartFlags.Notification) !== 0
+    const graceful = p.cfg.gracefulRestart && gr !== undefined && gr.restartTime > 0 &&
+      (notif === undefined || (nFlag && !(notif.code === 6 && notif.subcode === CeaseSubcode.HardReset))) &&
+      d.reason !== 'manual-stop' && d.reason !== 'max-prefixes'
+    if (graceful) {
+      const fams = new Set<Family>(gr.families.filter((f) => f.safi === Safi.Unicast).map((f) => f.afi === Afi.Ipv6 ? 6 as const : 4 as const))
+      p.staleFamilies = fams
+      const changed = this.rib.markStale(p.cfg.address)
+      // Families the peer did not list for GR are dropped at once.
+      for (const prefix of [...this.rib.adjIn(p.cfg.address).keys()]) {
+        if (!fams.has(familyOfPrefix(prefix)) && this.rib.withdraw(p.cfg.address, prefix)) changed.push(prefix)
+      }
+      this.#markDirty(changed)
+      p.log.info({ restartTime: gr.restartTime, families: [...fams] }, 'peer does graceful restart: keeping its routes as stale')
+      p.restartTimer?.cancel()
+      p.restartTimer = this.#clock.setTimer(gr.restartTime * 1000, () => {
+        p.restartTimer = undefined
+        if (p.session !== undefined) return
+        p.log.info('restart time over: dropping stale routes')
+        p.staleFamilies.clear()
+        this.#markDirty(this.rib.sweepStale(p.cfg.address))
+      })
+      return
+    }
+    this.#markDirty(this.rib.dropSource(p.cfg.address))
+  }
+
+  #onUpdate (p: Peer, u: UpdateMessage): void {
+    p.updatesIn++
+    const src = p.cfg.address
+    const changed: string[] = []
+    const eor = endOfRibFamily(u)
+    if (eor !== undefined) {
+      const fam: Family = eor.afi === Afi.Ipv6 ? 6 : 4
+      if (p.staleFamilies.delete(fam)) {
+        const swept = this.rib.sweepStale(src).filter((x) => familyOfPrefix(x) === fam)
+        p.log.info({ family: fam, removed: swept.length }, 'End-of-RIB after restart: stale routes removed')
+        this.#markDirty(swept)
+        if (p.staleFamilies.size === 0) { p.restartTimer?.cancel(); p.restartTimer = undefined }
+      }
+      return
+    }
+    for (const n of u.withdrawn) if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
+    const unreach = findAttribute(u.attributes, AttrType.MpUnreachNlri)
+    if (unreach !== undefined) for (const n of unreach.withdrawn) if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
+    const reach = findAttribute(u.attributes, AttrType.MpReachNlri)
+    if (u.treatAsWithdraw === true) {
+      for (const n of u.nlri) if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
+      if (reach !== undefined) for (const n of reach.nlri) if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
+      this.#markDirty(changed)
+      return
+    }
+    if (u.nlri.length > 0) this.#learn(p, u.nlri, 4, attrsFromUpdate(u.attributes, undefined), changed)
+    if (reach !== undefined && reach.nlri.length > 0) {
+      const mp: { nextHop: string, linkLocalNextHop?: string } = { nextHop: reach.nextHop }
+      if (reach.linkLocalNextHop !== undefined) mp.linkLocalNextHop = reach.linkLocalNextHop
+      this.#learn(p, reach.nlri, reach.afi === Afi.Ipv6 ? 6 : 4, attrsFromUpdate(u.attributes, mp), changed)
+    }
+    this.#markDirty(changed)
+    const max = p.cfg.maxPrefixes
+    if (max !== undefined && this.rib.count(src) > max) {
+      // RFC 4486 §4: Cease, Maximum Number of Prefixes Reached; data AFI, SAFI, upper bound.
+      const data = new Uint8Array(7)
+      const dv = new DataView(data.buffer)
+      dv.setUint16(0, Afi.Ipv4); data[2] = Safi.Unicast; dv.setUint32(3, max)
+      p.log.warn({ maxPrefixes: max, received: this.rib.count(src) }, 'maxPrefixes exceeded: session closed with Cease/1')
+      p.fsm.reset(notificationMessage({ code: 6, subcode: CeaseSubcode.MaximumNumberOfPrefixesReached, data }), 'max-prefixes')
+    }
+  }
+
+  #learn (p: Peer, nlri: readonly Nlri[], family: Family, attrs: Attrs, changed: string[]): void {
+    const src = p.cfg.address
+    const pol = p.importPolicy
+    for (const n of nlri) {
+      let a = attrs
+      if (pol !== undefined) {
+        const r = evaluatePolicy(pol, n.prefix, family, attrs)
+        if (r === undefined) {
+          if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
+          continue
+        }
+        a = r.attrs
+      }
+      if (this.rib.update({ prefix: n.prefix, family, source: p.ref, attrs: a })) changed.push(n.prefix)
+    }
+  }
+
+  // --- origination -----------------------------------------------------------------------------------------
+
+  /** Originates a prefix (announce[] or the API); replaces an earlier announcement of it. */
+  announce (a: AnnounceConfig | string): void {
+    const cfg = typeof a === 'string' ? announceEntry(a, 'prefix') : a
+    this.#announced.set(cfg.prefix, cfg)
+    const attrs: Attrs = {
+      origin: 0, asPath: [], nextHop: cfg.nextHop, med: cfg.med, localPref: cfg.localPref,
+      communities: cfg.communities.map(parseCommunity), largeCommunities: [], extCommunities: [], clusterList: [],
+      atomicAggregate: false, other: []
+    }
+    if (this.rib.update({ prefix: cfg.prefix, family: familyOfPrefix(cfg.prefix), source: undefined, attrs })) this.#markDirty([cfg.prefix])
+  }
+
+  /** Stops originating a prefix; false when it was not announced here. */
+  withdraw (prefix: string): boolean {
+    const p = announceEntry(prefix, 'prefix').prefix
+    if (!this.#announced.delete(p)) return false
+    if (this.rib.withdraw(LOCAL, p)) this.#markDirty([p])
+    return true
+  }
+
+  announced (): AnnounceConfig[] { return [...this.#announced.values()] }
+
+  // --- outbound --------------------------------------------------------------------------------------------
+
+  #markDirty (prefixes: readonly string[]): void {
+    if (prefixes.length === 0) return
+    for (const x of prefixes) this.#dirty.add(x)
+    if (this.#flushScheduled) return
+    this.#flushScheduled = true
+    setImmediate(() => this.#flush())
+  }
+
+  #flush (): void {
+    this.#flushScheduled = false
+    if (this.#dirty.size === 0) return
+    const prefixes = [...this.#dirty]
+    this.#dirty = new Set()
+    const cache = new Map<string, Uint8Array>()
+    for (const p of this.#peers.values()) if (p.session !== undefined) this.#advertise(p, prefixes, cache)
+    this.#deps.sink?.changed(prefixes, this.rib)
+  }
+
+  /** What `p` should have for `path`, or undefined when it gets nothing. */
+  #exportAttrs (p: Peer, path: Path): Attrs | undefined {
+    if (!p.families.has(path.family)) return undefined
+    if (!mayAdvertise(path, p.ref, this.local)) return undefined
+    // RFC 1997: NO_ADVERTISE never leaves us; NO_EXPORT stays inside the AS.
+    const comms = path.attrs.communities
+    if (comms.length > 0 && (comms.includes(0xffffff02) || (!p.ref.ibgp && comms.includes(0xffffff01)))) return undefined
+    let attrs = path.attrs
+    const reflecting = path.source?.ibgp === true && p.ref.ibgp
+    if (reflecting) attrs = reflectAttrs(path, this.cfg.clusterId ?? this.cfg.routerId)
+    let nextHopSelf = p.cfg.nextHopSelf
+    let prepend = 0
+    if (p.exportPolicy !== undefined) {
+      const r = evaluatePolicy(p.exportPolicy, path.prefix, path.family, attrs)
+      if (r === undefined) return undefined
+      nextHopSelf ||= r.nextHopSelf
+      prepend = r.prepend
+      attrs = r.attrs
+    }
+    const self = this.#selfAddress(p, path.family)
+    const ebgp = !p.ref.ibgp
+    const needSelf = ebgp || nextHopSelf || path.source === undefined || attrs.nextHop === undefined
+    if (needSelf && path.source === undefined && attrs.nextHop !== undefined && !ebgp && !nextHopSelf) {
+      // An originated route with a configured next hop keeps it on iBGP.
+    } else if (needSelf && self === undefined) {
+      return undefined
+    }
+    const keepNh = !needSelf || (path.source === undefined && attrs.nextHop !== undefined && !ebgp && !nextHopSelf)
+    const medSetByPolicy = attrs.med !== path.attrs.med
+    const key = `${ebgp ? 'e' : 'i'}|${keepNh ? '' : self ?? ''}|${prepend}|${medSetByPolicy || path.source === undefined ? 'm' : ''}|${this.cfg.asn}`
+    return transformed(attrs, key, () => {
+      if (ebgp) {
+        const own = Array.from({ length: 1 + prepend }, () => this.cfg.asn)
+        const segs = attrs.asPath
+        const first = segs[0]
+        const asPath = first !== undefined && first.type === 2 && first.asns.length + own.length <= 255
+          ? [{ type: 2, asns: [...own, ...first.asns] }, ...segs.slice(1)]
+          : [{ type: 2, asns: own }, ...segs]
+        return {
+          ...attrs, asPath, nextHop: self, linkLocalNextHop: undefined, localPref: undefined, originatorId: undefined, clusterList: [],
+          med: medSetByPolicy || path.source === undefined ? attrs.med : undefined
+        }
+      }
+      return {
+        ...attrs,
+        localPref: attrs.localPref ?? 100,
+        ...(keepNh ? {} : { nextHop: self, linkLocalNextHop: undefined })
+      }
+    })
+  }
+
+  #selfAddress (p: Peer, family: Family): string | undefined {
+    const l = p.session?.localAddress
+    if (l !== undefined && familyOfPrefix(l.includes(':') ? '::/0' : '0.0.0.0/0') === family && !l.startsWith('fe80')) return l
+    return family === 4 ? p.cfg.nextHop4 : p.cfg.nextHop6
+  }
+
+  /** Brings `p`'s Adj-RIB-Out up to date for `prefixes` and sends the difference. */
+  #advertise (p: Peer, prefixes: readonly string[], cache: Map<string, Uint8Array>): void {
+    const s = p.session
+    if (s === undefined) return
+    const groups: Record<Family, Map<Attrs, string[]>> = { 4: new Map(), 6: new Map() }
+    const gone: Record<Family, string[]> = { 4: [], 6: [] }
+    for (const prefix of prefixes) {
+      const d = this.rib.decision(prefix)
+      const out = d !== undefined ? this.#exportAttrs(p, d.best) : undefined
+      const prev = p.adjOut.get(prefix)
+      if (out === undefined) {
+        if (prev !== undefined) { p.adjOut.delete(prefix); gone[familyOfPrefix(prefix)].push(prefix) }
+        continue
+      }
+      if (prev === out) continue
+      p.adjOut.set(prefix, out)
+      const g = groups[familyOfPrefix(prefix)]
+      const list = g.get(out)
+      if (list === undefined) g.set(out, [prefix])
+      else list.push(prefix)
+    }
+    const tx = s.negotiated.tx
+    for (const fam of [4, 6] as const) {
+      if (gone[fam].length > 0) this.#sendBatches(p, fam, undefined, gone[fam], tx, cache)
+      for (const [attrs, list] of groups[fam]) this.#sendBatches(p, fam, attrs, list, tx, cache)
+    }
+  }
+
+  /** UPDATEs for `prefixes` under `attrs` (undefined: withdrawals), each within the message limit. */
+  #sendBatches (p: Peer, fam: Family, attrs: Attrs | undefined, prefixes: string[], tx: CodecOptions, cache: Map<string, Uint8Array>): void {
+    const limit = maxMessageLength(tx, MessageType.Update) - 8
+    const attrList = attrs === undefined ? [] : toAttributesFor(attrs, fam, tx)
+    const baseLen = 23 + attributesLength(attrList, tx) + (fam === 6 ? 8 : 0)
+    const id = attrs === undefined ? 'w' : String(attrsId(attrs))
+    const txKey = `${tx.fourOctetAs === true ? 4 : 2}`
+    let batch: string[] = []
+    let len = baseLen
+    const send = (): void => {
+      if (batch.length === 0) return
+      const key = `${id}|${txKey}|${fam}|${batch.join(',')}`
+      let bytes = cache.get(key)
+      if (bytes === undefined) {
+        bytes = encodeMessage(buildUpdate(fam, attrList, batch), tx)
+        cache.set(key, bytes)
+      }
+      p.fsm.sendBytes(bytes)
+      p.updatesOut++
+      batch = []
+      len = baseLen
+    }
+    for (const prefix of prefixes) {
+      const cost = 1 + Math.ceil(Number(prefix.slice(prefix.indexOf('/') + 1)) / 8)
+      if (len + cost > limit) send()
+      batch.push(prefix)
+      len += cost
+    }
+    send()
+  }
+
+  // --- management ------------------------------------------------------------------------------------------
+
+  neighbors (): NeighborView[] {
+    const now = this.#clock.now()
+    return [...this.#peers.values()].map((p) => ({
+      address: p.cfg.address,
+      asn: p.cfg.asn,
+      description: p.cfg.description,
+      state: p.fsm.state,
+      lastReason: p.fsm.lastReason,
+      routerId: p.session?.peerId,
+      routeReflectorClient: p.cfg.routeReflectorClient,
+      ibgp: p.ref.ibgp,
+      uptimeSeconds: p.upSince !== undefined ? Math.round((now - p.upSince) / 1000) : undefined,
+      holdTime: p.session?.negotiated.holdTime,
+      families: [...p.families].map((f) => f === 4 ? 'ipv4' : 'ipv6'),
+      prefixesReceived: this.rib.count(p.cfg.address),
+      prefixesAdvertised: p.adjOut.size,
+      updatesIn: p.updatesIn,
+      updatesOut: p.updatesOut,
+      flaps: p.flaps,
+      lastError: p.lastError,
+      gracefulRestart: { peerCapable: p.session?.peerGracefulRestart !== undefined, stale: p.staleFamilies.size > 0 }
+    }))
+  }
+
+  ribView (filter: { prefix?: string, family?: Family, limit?: number } = {}): RibRowView[] {
+    const rows: RibRowView[] = []
+    const keys = filter.prefix !== undefined ? [filter.prefix] : this.rib.loc.keys()
+    for (const prefix of keys) {
+      const e = this.rib.loc.get(prefix)
+      if (e === undefined) continue
+      if (filter.family !== undefined && familyOfPrefix(prefix) !== filter.family) continue
+      const best = e.decision?.best
+      rows.push({
+        prefix,
+        reason: e.decision?.reason,
+        multipath: e.decision?.multipath.length ?? 0,
+        paths: e.paths.map((x) => pathView(x, x === best))
+      })
+      if (filter.limit !== undefined && rows.length >= filter.limit) break
+    }
+    return rows
+  }
+
+  /** Asks the peer to send its routes again (RFC 2918). */
+  refresh (address: string): void {
+    const p = this.#peer(address)
+    if (p.session === undefined) throw new BgpdError('BGPD_ERR_REQUEST', `peer ${address} is not established`)
+    if (!p.session.negotiated.routeRefresh) throw new BgpdError('BGPD_ERR_REQUEST', `peer ${address} did not advertise route refresh`)
+    for (const f of p.families) p.fsm.send({ type: MessageType.RouteRefresh, afi: FAMILY_AFI[f], safi: Safi.Unicast, subtype: RouteRefreshSubtype.Request })
+  }
+
+  /** Closes the session with Cease/Administrative Reset; the FSM starts again after its idle hold time. */
+  resetPeer (address: string, message?: string): void {
+    this.#peer(address).fsm.reset(ceaseNotification(CeaseSubcode.AdministrativeReset, message), 'manual-stop')
+  }
+
+  stats (): { prefixes: number, paths: number, peers: number, established: number, uptimeSeconds: number } {
+    let paths = 0
+    for (const e of this.rib.loc.values()) paths += e.paths.length
+    const ps = [...this.#peers.values()]
+    return {
+      prefixes: this.rib.loc.size, paths, peers: ps.length, established: ps.filter((p) => p.session !== undefined).length,
+      uptimeSeconds: Math.round((this.#clock.now() - this.#started) / 1000)
+    }
+  }
+
+  #peer (address: string): Peer {
+    const p = this.#peers.get(address)
+    if (p === undefined) throw new BgpdError('BGPD_ERR_REQUEST', `no peer ${address}`)
+    return p
+  }
+}
+
+// --- helpers ---------------------------------------------------------------------------------------------
+
+const transforms = new WeakMap<Attrs, Map<string, Attrs>>()
+function transformed (a: Attrs, key: string, make: () => Attrs): Attrs {
+  let m = transforms.get(a)
+  if (m === undefined) { m = new Map(); transforms.set(a, m) }
+  let out = m.get(key)
+  if (out === undefined) { out = make(); m.set(key, out) }
+  return out
+}
+
+const ids = new WeakMap<Attrs, number>()
+let nextId = 1
+function attrsId (a: Attrs): number {
+  let id = ids.get(a)
+  if (id === undefined) { id = nextId++; ids.set(a, id) }
+  return id
+}
+
+const attrLists = new WeakMap<Attrs, Map<string, PathAttribute[]>>()
+function toAttributesFor (a: Attrs, fam: Family, tx: CodecOptions): PathAttribute[] {
+  const key = `${fam}${tx.fourOctetAs === true ? 4 : 2}`
+  let m = attrLists.get(a)
+  if (m === undefined) { m = new Map(); attrLists.set(a, m) }
+  let list = m.get(key)
+  if (list === undefined) {
+    list = attrsToList(a, fam)
+    if (tx.fourOctetAs !== true) list = toTwoOctetAttributes(list)
+    m.set(key, list)
+  }
+  return list
+}
+
+function attrsToList (a: Attrs, fam: Family): PathAttribute[] {
+  return toAttrs(a, fam)
+}
+
+function attributesLength (list: PathAttribute[], tx: CodecOptions): number {
+  return encodeMessage({ type: MessageType.Update, withdrawn: [], attributes: list, nlri: [] }, tx).length - 23
+}
+
+function buildUpdate (fam: Family, attrList: PathAttribute[], prefixes: string[]): UpdateMessage {
+  const nlri = prefixes.map((prefix) => ({ prefix }))
+  if (attrList.length === 0) {
+    if (fam === 4) return { type: MessageType.Update, withdrawn: nlri, attributes: [], nlri: [] }
+    return { type: MessageType.Update, withdrawn: [], attributes: [{ type: AttrType.MpUnreachNlri, afi: Afi.Ipv6, safi: Safi.Unicast, withdrawn: nlri }], nlri: [] }
+  }
+  if (fam === 4) return { type: MessageType.Update, withdrawn: [], attributes: attrList, nlri }
+  const attributes = attrList.map((x) => x.type === AttrType.MpReachNlri && 'afi' in x ? { ...x, nlri } : x)
+  return { type: MessageType.Update, withdrawn: [], attributes, nlri: [] }
+}
+
+function pathView (x: Path, best: boolean): PathView {
+  const v: PathView = {
+    prefix: x.prefix,
+    source: x.source?.address ?? 'local',
+    nextHop: x.attrs.nextHop,
+    asPath: x.attrs.asPath.map((s) => [...s.asns]),
+    origin: x.attrs.origin,
+    localPref: x.attrs.localPref,
+    med: x.attrs.med,
+    communities: x.attrs.communities.map((c) => `${Math.floor(c / 65536)}:${c % 65536}`),
+    originatorId: x.attrs.originatorId,
+    clusterList: [...x.attrs.clusterList],
+    stale: x.stale === true,
+    best
+  }
+  if (x.attrs.linkLocalNextHop !== undefined) v.linkLocalNextHop = x.attrs.linkLocalNextHop
+  return v
+}
+
+function describeDown (d: DownInfo): string {
+  const n = d.sent ?? d.received
+  return n !== undefined ? `${d.reason} (${d.sent !== undefined ? 'sent' : 'received'} ${n.code}/${n.subcode})` : d.reason
+}
+
+async function defaultConnect (pc: PeerConfig): Promise<Transport> {
+  return await new Promise((resolve, reject) => {
+    const opts: net.NetConnectOpts = { host: pc.address, port: pc.port }
+    if (pc.localAddress !== undefined) opts.localAddress = pc.localAddress
+    const sock = net.connect(opts)
+    sock.setTimeout(Math.max(1000, pc.connectRetryTime * 1000))
+    const fail = (e: Error): void => { sock.destroy(); reject(e) }
+    sock.once('timeout', () => fail(new Error('connect timeout')))
+    sock.once('error', fail)
+    sock.once('connect', () => {
+      sock.setTimeout(0)
+      sock.removeListener('error', fail)
+      resolve(socketTransport(sock))
+    })
+  })
+}
+
+import { toAttributes as toAttrs } from '../rib/index.js'
