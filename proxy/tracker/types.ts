@@ -95,3 +95,40 @@ export interface ProxySource {
   start (onEvent: (e: ProxyEvent) => void): void | Promise<void>
   stop (): void | Promise<void>
 }
+
+import type { IpFamily, ServicePortInfo } from './model.js'
+
+/** What a renderer reads of the tracked state: the service keys, and one service's ports for its family. */
+export interface ProxyState {
+  keys (): Iterable<string>
+  /** The ServicePortInfos of a service for the proxier's family ([] when it is gone or of the other family). */
+  ports (key: string): ServicePortInfo[]
+}
+
+export interface SyncStats {
+  family: IpFamily
+  full: boolean
+  /** Time spent computing the transaction. */
+  computeMs: number
+  /** Time spent in the kernel tool (nft -f, iptables-restore). */
+  applyMs: number
+  /** Size of the transaction text. */
+  bytes: number
+  /** Services (re)written in this sync. */
+  servicesWritten: number
+}
+
+/**
+ * One mode's renderer and applier for one address family (kube-proxy's
+ * Proxier, behind a metaproxier for dual stack). `sync` writes what changed
+ * (or everything when `changed` is 'full', or when the last sync failed) in
+ * one transaction; on failure it throws a PROXY_ERR_SYNC ProxyError and the
+ * next sync is a full one.
+ */
+export interface Proxier {
+  readonly family: IpFamily
+  readonly mode: 'nftables' | 'iptables' | 'ipvs'
+  sync (state: ProxyState, changed: ReadonlySet<string> | 'full'): SyncStats
+  /** Removes every object of this mode (kube-proxy --cleanup). */
+  cleanup (): void
+}

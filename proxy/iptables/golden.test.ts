@@ -1,0 +1,98 @@
+import test from 'ava'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { fakeIptables } from '../../kernel/testing/index.js'
+import { fileURLToPath } from 'node:url'
+import { plan, slice, stateOf, svc, trackerWith } from '../testing/index.js'
+import type { Service } from '../tracker/index.js'
+import { iptablesProxier, probability } from './index.js'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const golden = (name: string): string => fs.readFileSync(path.join(root, 'proxy', 'iptables', 'testdata', name), 'utf8')
+const cfg = { family: 4 as const, clusterCIDRs: [plan.podCIDR], masqueradeAll: false }
+
+const fixture = (): { services: Service[], slices: ReturnType<typeof slice>[] } => ({
+  services: [
+    svc('ns3', 'svc3', { type: 'NodePort', clusterIP: '172.30.0.43', ports: [{ name: 'p80', port: 80, nodePort: 3003 }] }),
+    svc('ns4', 'svc4', { clusterIP: '172.30.0.44', sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } }),
+    svc('ns6', 'svc6', { clusterIP: '172.30.0.46' })
+  ],
+  slices: [slice('ns3', 'svc3', [{ ip: '10.180.0.3' }]), slice('ns4', 'svc4', [{ ip: '10.180.0.4' }, { ip: '10.180.0.5' }])]
+})
+
+test('golden: the iptables-restore input of a full sync (kube-proxy chain names, hashes, probabilities)', (t) => {
+  const { services, slices } = fixture()
+  const p = iptablesProxier(cfg, { iptables: fakeIptables(4) })
+  p.sync(stateOf(trackerWith(services, slices), 4), 'full')
+  t.is(p.lastTransaction, golden('overall.restore'))
+})
+
+test('statistic probabilities are 1/(n-i) with ten decimals', (t) => {
+  t.deepEqual([4, 3, 2].map(probability), ['0.2500000000', '0.3333333333', '0.5000000000'])
+})
+
+test('one restore per sync; a partial sync writes the top-level chains and only the changed service chains', (t) => {
+  const { services, slices } = fixture()
+  const tr = trackerWith(services, slices)
+  const ipt = fakeIptables(4)
+  const p = iptablesProxier(cfg, { iptables: ipt })
+  p.sync(stateOf(tr, 4), 'full')
+  const restoresBefore = ipt.calls.filter((c) => c === 'restore').length
+  tr.event({ type: 'MODIFIED', kind: 'EndpointSlice', object: slice('ns4', 'svc4', [{ ip: '10.180.0.4' }, { ip: '10.180.0.6' }]) })
+  const st = p.sync(stateOf(tr, 4), tr.checkout().changed)
+  t.false(st.full)
+  t.is(ipt.calls.filter((c) => c === 'restore').length, restoresBefore + 1)
+  t.is(ipt.calls.slice(-1)[0], 'restore')
+  const declared = p.lastTransaction.split('\n').filter((l) => l.startsWith(':')).map((l) => l.slice(1).split(' ')[0])
+  t.deepEqual(declared, [
+    'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL',
+    'KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ',
+    'KUBE-SVC-4SW47YFZTEDKD3PK', 'KUBE-SEP-UKSFD7AGPMPPLUHC', 'KUBE-SEP-ULL74CTELUH2BDLI',
+    'KUBE-SEP-C6EBXVWJJZMIWKLZ'
+  ])
+  t.true(p.lastTransaction.includes('-X KUBE-SEP-C6EBXVWJJZMIWKLZ\n'))
+  t.false(p.lastTransaction.includes('KUBE-SVC-X27LE4BHSL4DOUIK -m'))
+  t.false(ipt.dump('nat').includes('KUBE-SEP-C6EBXVWJJZMIWKLZ'))
+  t.true(ipt.dump('nat').includes('--to-destination 10.180.0.6:80'))
+})
+
+const kubeProxyLeftovers = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-SVC-AAAAAAAAAAAAAAAA - [0:0]
+:KUBE-SEP-BBBBBBBBBBBBBBBB - [0:0]
+:OTHER-CHAIN - [0:0]
+-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A PREROUTING -j OTHER-CHAIN
+-A KUBE-SERVICES -d 172.30.9.9/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-AAAAAAAAAAAAAAAA
+-A KUBE-SVC-AAAAAAAAAAAAAAAA -j KUBE-SEP-BBBBBBBBBBBBBBBB
+-A KUBE-SEP-BBBBBBBBBBBBBBBB -p tcp -m tcp -j DNAT --to-destination 10.180.9.9:80
+-A OTHER-CHAIN -j RETURN
+COMMIT
+`
+
+test('a node coming from kube-proxy: the full sync deletes its stale service chains and keeps other rules', (t) => {
+  const { services, slices } = fixture()
+  const ipt = fakeIptables(4, kubeProxyLeftovers)
+  const p = iptablesProxier(cfg, { iptables: ipt })
+  p.sync(stateOf(trackerWith(services, slices), 4), 'full')
+  const nat = ipt.dump('nat')
+  t.false(nat.includes('AAAAAAAAAAAAAAAA'))
+  t.false(nat.includes('BBBBBBBBBBBBBBBB'))
+  t.true(nat.includes('-A PREROUTING -j OTHER-CHAIN'))
+  t.is(nat.split('\n').filter((l) => l.includes('-A PREROUTING -m comment --comment "kubernetes service portals"')).length, 1)
+})
+
+test('cleanup leaves the tables as they were before the proxy ran', (t) => {
+  const ipt = fakeIptables(4, '*nat\n:PREROUTING ACCEPT [0:0]\n:OTHER-CHAIN - [0:0]\n-A PREROUTING -j OTHER-CHAIN\nCOMMIT\n')
+  const before = ipt.dump('nat') + ipt.dump('filter')
+  const { services, slices } = fixture()
+  const p = iptablesProxier(cfg, { iptables: ipt })
+  p.sync(stateOf(trackerWith(services, slices), 4), 'full')
+  t.not(ipt.dump('nat') + ipt.dump('filter'), before)
+  p.cleanup()
+  t.is(ipt.dump('nat') + ipt.dump('filter'), before)
+})

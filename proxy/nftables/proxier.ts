@@ -1,0 +1,152 @@
+/**
+ * The nftables proxier for one family: a full sync replaces the table in one
+ * transaction; a partial sync diffs the objects of the changed services
+ * against what the last successful sync committed and writes only that
+ * (new and rewritten chains, element adds and deletes, removed chains and
+ * affinity sets), so its size is proportional to the change. A failed
+ * transaction leaves the kernel and the committed model as they were and
+ * makes the next sync a full one.
+ */
+import { ProxyError } from '../tracker/index.js'
+import type { IpFamily, Proxier, ProxyState, SyncStats } from '../tracker/index.js'
+import type { Nftables } from '../../kernel/index.js'
+import { TABLE, baseObjects, emptyObjects, renderAll, serviceObjects } from './render.js'
+import type { NftObjects, NftRenderConfig } from './render.js'
+
+export interface NftProxierInit extends NftRenderConfig {}
+export interface NftProxierDeps {
+  nft: Nftables
+  /** Milliseconds clock for the stats (defaults to performance.now). */
+  now?: () => number
+}
+
+export interface NftProxier extends Proxier {
+  /** The transaction text of the last sync (for tests and debugging). */
+  readonly lastTransaction: string
+}
+
+const fam = (f: IpFamily): 'ip' | 'ip6' => f === 4 ? 'ip' : 'ip6'
+
+export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): NftProxier {
+  const now = deps.now ?? (() => performance.now())
+  const t = `${fam(init.family)} ${TABLE}`
+  let committed = new Map<string, NftObjects>()
+  let needFull = true
+  let lastTransaction = ''
+
+  const apply = (script: string): number => {
+    const start = now()
+    try {
+      deps.nft.apply(script)
+    } catch (e) {
+      needFull = true
+      throw new ProxyError('PROXY_ERR_SYNC', `nft transaction for table ${t} failed: ${(e as Error).message}`, { cause: e })
+    }
+    return now() - start
+  }
+
+  const fullSync = (state: ProxyState): SyncStats => {
+    const start = now()
+    const next = new Map<string, NftObjects>()
+    const all = baseObjects(init)
+    for (const key of state.keys()) {
+      const ports = state.ports(key)
+      if (ports.length === 0) continue
+      next.set(key, serviceObjects(ports, init))
+      serviceObjects(ports, init, all)
+    }
+    const lines = [
+      `add table ${t} { comment "rules for kube-proxy" ; }`,
+      `delete table ${t}`,
+      `add table ${t} { comment "rules for kube-proxy" ; }`,
+      ...renderAll(all, init.family)
+    ]
+    const script = lines.join('\n') + '\n'
+    const computeMs = now() - start
+    const applyMs = apply(script)
+    committed = next
+    needFull = false
+    lastTransaction = script
+    return { family: init.family, full: true, computeMs, applyMs, bytes: script.length, servicesWritten: next.size }
+  }
+
+  const partialSync = (state: ProxyState, changed: ReadonlySet<string>): SyncStats => {
+    const start = now()
+    const adds: string[] = [] // new sets and chains
+    const rewrites: string[] = [] // flush + rules of new or changed chains
+    const elDeletes: string[] = []
+    const elAdds: string[] = []
+    const removals: string[] = [] // flush then delete chains, delete sets
+    const next = new Map(committed)
+    let written = 0
+    // Elements shared between services (cluster-ips of one IP with several services' ports): counted per owner.
+    for (const key of changed) {
+      const old = committed.get(key) ?? emptyObjects()
+      const ports = state.ports(key)
+      const cur = ports.length === 0 ? emptyObjects() : serviceObjects(ports, init)
+      if (ports.length === 0) next.delete(key)
+      else next.set(key, cur)
+      written++
+      for (const [name, body] of cur.sets) if (!old.sets.has(name)) adds.push(`add set ${t} ${name} ${body}`)
+      for (const [name, rules] of cur.chains) {
+        const before = old.chains.get(name)
+        if (before !== undefined && before.length === rules.length && before.every((r, i) => r === rules[i])) continue
+        if (before === undefined) adds.push(`add chain ${t} ${name}`)
+        else rewrites.push(`flush chain ${t} ${name}`)
+        for (const r of rules) rewrites.push(`add rule ${t} ${name} ${r}`)
+      }
+      for (const [set, els] of old.elements) {
+        const curEls = cur.elements.get(set)
+        for (const [k, v] of els) {
+          if (curEls?.get(k) === v) continue
+          if (set === 'cluster-ips' && stillOwned(next, key, set, k)) continue
+          elDeletes.push(`delete element ${t} ${set} { ${k} }`)
+        }
+      }
+      for (const [set, els] of cur.elements) {
+        const oldEls = old.elements.get(set)
+        for (const [k, v] of els) {
+          if (oldEls?.get(k) === v) continue
+          elAdds.push(`add element ${t} ${set} { ${v === '' ? k : `${k} : ${v}`} }`)
+        }
+      }
+      for (const name of old.chains.keys()) if (!cur.chains.has(name)) removals.push(`flush chain ${t} ${name}`, `delete chain ${t} ${name}`)
+      for (const name of old.sets.keys()) if (!cur.sets.has(name)) removals.push(`delete set ${t} ${name}`)
+    }
+    // Flushes first, so a removed chain is no longer jumped to when it is deleted.
+    const flushes = removals.filter((l) => l.startsWith('flush'))
+    const deletes = removals.filter((l) => !l.startsWith('flush'))
+    const lines = [...adds, ...rewrites, ...elDeletes, ...elAdds, ...flushes, ...deletes]
+    const script = lines.length === 0 ? '' : lines.join('\n') + '\n'
+    const computeMs = now() - start
+    const applyMs = script === '' ? 0 : apply(script)
+    committed = next
+    lastTransaction = script
+    return { family: init.family, full: false, computeMs, applyMs, bytes: script.length, servicesWritten: written }
+  }
+
+  return {
+    family: init.family,
+    mode: 'nftables',
+    get lastTransaction () { return lastTransaction },
+    sync (state, changed) {
+      if (changed === 'full' || needFull) return fullSync(state)
+      return partialSync(state, changed)
+    },
+    cleanup () {
+      try {
+        deps.nft.deleteTable(fam(init.family), TABLE)
+      } catch (e) {
+        throw new ProxyError('PROXY_ERR_CLEANUP', `deleting table ${t}: ${(e as Error).message}`, { cause: e })
+      }
+      committed = new Map()
+      needFull = true
+    }
+  }
+}
+
+/** Another service still holds the element (two services on one ClusterIP is impossible, but a set element may repeat). */
+function stillOwned (objs: Map<string, NftObjects>, except: string, set: string, k: string): boolean {
+  for (const [key, o] of objs) if (key !== except && o.elements.get(set)?.has(k) === true) return true
+  return false
+}
