@@ -114,7 +114,7 @@ function decodeJson (body: Uint8Array | string): Json {
 function decodeYaml (body: Uint8Array | string): JsonObject {
   let doc: unknown
   try {
-    doc = parseYaml(bodyText(body), { maxAliasCount: 100, uniqueKeys: true })
+    doc = parseYaml(bodyText(body), { maxAliasCount: 100, uniqueKeys: true, logLevel: 'error' })
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err)
     throw new PatchError('CTRL_ERR_PATCH_MALFORMED', `error decoding YAML: ${msg}`, { cause: err })
