@@ -106,6 +106,43 @@ program.command('vxland')
     process.exit(0)
   })
 
+program.command('bgpd')
+  .description('BGP speaker and route reflector (configuration schema: docs/bgp.md)')
+  .requiredOption('--config <file>', 'YAML or JSON configuration')
+  .option('--log-level <level>', 'pino log level', 'info')
+  .action(async (opts: { config: string, logLevel: string }) => {
+    const bgp = await import('../../routing/bgp/index.js')
+    try {
+      await bgp.runBgpd(opts)
+    } catch (e) {
+      const code = (e as { code?: string }).code
+      fail(`bgpd: ${code !== undefined ? `[${code}] ` : ''}${(e as Error).message}`)
+    }
+    process.exit(0)
+  })
+
+program.command('bgp')
+  .description('talk to the local weft bgpd: neighbors | rib [prefix] | announce <prefix> | withdraw <prefix> | refresh <peer> | reset <peer> | shutdown')
+  .argument('<command>')
+  .argument('[args...]')
+  .option('--socket <path>', 'API socket of bgpd (default: $WEFT_BGPD_SOCKET or /run/weft/bgpd.sock)')
+  .option('--json', 'print JSON', false)
+  .option('--family <ipv4|ipv6>', 'rib: only this family')
+  .option('--next-hop <ip>', 'announce: next hop')
+  .option('--community <c...>', 'announce: communities (ASN:VALUE)')
+  .option('--local-pref <n>', 'announce: LOCAL_PREF')
+  .option('--med <n>', 'announce: MULTI_EXIT_DISC')
+  .option('--graceful', 'shutdown: keep kernel routes, close sessions without NOTIFICATION (RFC 4724)', false)
+  .action(async (command: string, args: string[], opts: Record<string, unknown>) => {
+    const bgp = await import('../../routing/bgp/index.js')
+    try {
+      await bgp.bgpCli(command, args, opts)
+    } catch (e) {
+      const code = (e as { code?: string }).code
+      fail(`bgp: ${code !== undefined ? `[${code}] ` : ''}${(e as Error).message}`)
+    }
+  })
+
 function parsePort (v: string): number {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is 0-65535')

@@ -160,6 +160,17 @@ export class PeerFsm {
     this.#update('manual-stop')
   }
 
+  /** Drops every connection without a NOTIFICATION and stays Idle (a graceful restart of ours, RFC 4724 §4.1). */
+  abandon (): void {
+    this.#enabled = false
+    this.#idle?.cancel(); this.#idle = undefined
+    this.#retry?.cancel(); this.#retry = undefined
+    this.#attempt++
+    for (const c of [...this.#conns]) this.#closeConn(c, 'manual-stop', {})
+    this.#base = 'Idle'
+    this.#update('manual-stop')
+  }
+
   /** Closes the session with `notification` (e.g. Cease/Maximum Number of Prefixes) and restarts it later. */
   reset (notification: NotificationMessage, reason: TransitionReason = 'notification-sent'): void {
     for (const c of [...this.#conns]) this.#closeConn(c, reason, { sent: notification })

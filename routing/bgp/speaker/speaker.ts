@@ -49,6 +49,8 @@ export interface SpeakerDeps {
   /** Skip the TCP listener (tests hand connections to `accept`). */
   noListener?: boolean
   sink?: RouteSink
+  /** Called when every peer is Established and has sent End-of-RIB for each family (RFC 4724 §4.1 selection deferral ends). */
+  onConverged?: () => void
 }
 
 interface Peer {
@@ -70,6 +72,8 @@ interface Peer {
   /** RFC 4724 helper: the restart timer while the peer's routes are stale. */
   restartTimer: Timer | undefined
   staleFamilies: Set<Family>
+  /** Families whose End-of-RIB the peer sent in this session. */
+  eor: Set<Family>
 }
 
 export interface NeighborView {
@@ -175,6 +179,16 @@ export class Speaker {
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()))
   }
 
+  /**
+   * RFC 4724 restarting speaker: drop every connection without a NOTIFICATION (peers that do GR keep our routes
+   * as stale and we keep the kernel's) and stop.
+   */
+  abandon (): void {
+    for (const p of this.#peers.values()) { p.restartTimer?.cancel(); p.fsm.abandon() }
+    this.#server?.close()
+    this.#server = undefined
+  }
+
   /** An accepted connection (the listener calls this; tests call it with in-memory transports). */
   accept (t: Transport): void {
     const addr = t.remoteAddress
@@ -247,7 +261,8 @@ export class Speaker {
       updatesIn: 0,
       updatesOut: 0,
       restartTimer: undefined,
-      staleFamilies: new Set()
+      staleFamilies: new Set(),
+      eor: new Set()
     }
     const connect = this.#deps.connect ?? defaultConnect
     p.fsm = new PeerFsm(fsmInit, {
@@ -281,6 +296,7 @@ export class Speaker {
     p.families = new Set(s.negotiated.families.filter((f) => f.safi === Safi.Unicast && (f.afi === Afi.Ipv4 || f.afi === Afi.Ipv6))
       .map((f) => f.afi === Afi.Ipv4 ? 4 as const : 6 as const))
     p.adjOut.clear()
+    p.eor.clear()
     p.log.info({ routerId: s.peerId, holdTime: s.negotiated.holdTime, families: [...p.families] }, 'session established')
     // Everything we have, then End-of-RIB per family (RFC 4724 §2; harmless without GR).
     this.#advertise(p, [...this.rib.loc.keys()], new Map())
@@ -340,6 +356,8 @@ export class Speaker {
     const eor = endOfRibFamily(u)
     if (eor !== undefined) {
       const fam: Family = eor.afi === Afi.Ipv6 ? 6 : 4
+      p.eor.add(fam)
+      if (this.converged()) this.#deps.onConverged?.()
       if (p.staleFamilies.delete(fam)) {
         const swept = this.rib.sweepStale(src).filter((x) => familyOfPrefix(x) === fam)
         p.log.info({ family: fam, removed: swept.length }, 'End-of-RIB after restart: stale routes removed')
@@ -412,6 +430,15 @@ export class Speaker {
     const p = announceEntry(prefix, 'prefix').prefix
     if (!this.#announced.delete(p)) return false
     if (this.rib.withdraw(LOCAL, p)) this.#markDirty([p])
+    return true
+  }
+
+  /** Every peer Established and done with its initial UPDATEs (End-of-RIB for every negotiated family). */
+  converged (): boolean {
+    for (const p of this.#peers.values()) {
+      if (p.session === undefined) return false
+      for (const f of p.families) if (!p.eor.has(f)) return false
+    }
     return true
   }
 
