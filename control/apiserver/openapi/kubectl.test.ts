@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { aggregatedDiscovery, apiGroupList, apiResourceList, apiVersions, negotiateDiscovery } from '../discovery.js'
 import { resourceFor } from '../resources.js'
 import { parseTableAccept, toTable } from '../tables/index.js'
@@ -49,7 +49,78 @@ const pod = {
   }
 }
 
-async function server (seen: Seen[]): Promise<{ app: FastifyInstance, url: string }> {
+const created = iso(50 * 60 * MIN) // AGE 2d2h
+const meta = (name: string, extra: object = {}): object => ({ name, namespace: 'default', uid: `uid-${name}`, resourceVersion: '12', creationTimestamp: created, ...extra })
+const tmpl = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'nginx', image: 'nginx:1.27' }] } }
+
+/** One canned object per served kind (besides the pod above), and what `kubectl get -o wide` must print for it. */
+const CANNED: Record<string, { objects: object[], wide: string[][] }> = {
+  services: {
+    objects: [{ apiVersion: 'v1', kind: 'Service', metadata: meta('web'), spec: { type: 'NodePort', clusterIP: '10.96.0.20', clusterIPs: ['10.96.0.20'], ports: [{ port: 80, nodePort: 30080, protocol: 'TCP' }], selector: { app: 'web' } } }],
+    wide: [['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE', 'SELECTOR'], ['web', 'NodePort', '10.96.0.20', '<none>', '80:30080/TCP', '2d2h', 'app=web']]
+  },
+  nodes: {
+    objects: [{
+      apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', uid: 'n1', creationTimestamp: created, labels: { 'node-role.kubernetes.io/control-plane': '' } },
+      spec: { unschedulable: true },
+      status: {
+        conditions: [{ type: 'Ready', status: 'True' }],
+        addresses: [{ type: 'InternalIP', address: '192.168.56.10' }],
+        nodeInfo: { kubeletVersion: 'v1.32.0', osImage: 'Debian', kernelVersion: '6.1.0', containerRuntimeVersion: 'weft://0.1.0' }
+      }
+    }],
+    wide: [['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', 'INTERNAL-IP', 'EXTERNAL-IP', 'OS-IMAGE', 'KERNEL-VERSION', 'CONTAINER-RUNTIME'],
+      ['node-1', 'Ready,SchedulingDisabled', 'control-plane', '2d2h', 'v1.32.0', '192.168.56.10', '<none>', 'Debian', '6.1.0', 'weft://0.1.0']]
+  },
+  namespaces: {
+    objects: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default', uid: 'ns1', creationTimestamp: created }, status: { phase: 'Active' } }],
+    wide: [['NAME', 'STATUS', 'AGE'], ['default', 'Active', '2d2h']]
+  },
+  endpoints: {
+    objects: [{ apiVersion: 'v1', kind: 'Endpoints', metadata: meta('web'), subsets: [{ addresses: [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }, { ip: '10.0.0.3' }, { ip: '10.0.0.4' }], ports: [{ port: 8080 }] }] }],
+    wide: [['NAME', 'ENDPOINTS', 'AGE'], ['web', '10.0.0.1:8080,10.0.0.2:8080,10.0.0.3:8080 + 1 more...', '2d2h']]
+  },
+  configmaps: {
+    objects: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('settings'), data: { a: '1', b: '2' } }],
+    wide: [['NAME', 'DATA', 'AGE'], ['settings', '2', '2d2h']]
+  },
+  secrets: {
+    objects: [{ apiVersion: 'v1', kind: 'Secret', metadata: meta('tls'), type: 'kubernetes.io/tls', data: { 'tls.crt': 'eA==', 'tls.key': 'eQ==' } }],
+    wide: [['NAME', 'TYPE', 'DATA', 'AGE'], ['tls', 'kubernetes.io/tls', '2', '2d2h']]
+  },
+  serviceaccounts: {
+    objects: [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta('default') }],
+    wide: [['NAME', 'SECRETS', 'AGE'], ['default', '0', '2d2h']]
+  },
+  events: {
+    objects: [{
+      apiVersion: 'v1', kind: 'Event', metadata: meta('web.1'), involvedObject: { kind: 'Pod', name: 'web', namespace: 'default' },
+      reason: 'Scheduled', message: 'Successfully assigned default/web to node-1', type: 'Normal', source: { component: 'default-scheduler' },
+      firstTimestamp: iso(10 * MIN), lastTimestamp: iso(10 * MIN), count: 1
+    }],
+    wide: [['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'SUBOBJECT', 'SOURCE', 'MESSAGE', 'FIRST SEEN', 'COUNT', 'NAME'],
+      // SUBOBJECT is empty: kubectl pads it with blanks, so the column split skips it.
+      ['10m', 'Normal', 'Scheduled', 'pod/web', 'default-scheduler', 'Successfully assigned default/web to node-1', '10m', '1', 'web.1']]
+  },
+  endpointslices: {
+    objects: [{ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: meta('web-x1'), addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], endpoints: [{ addresses: ['10.0.0.1'] }, { addresses: ['10.0.0.2'] }] }],
+    wide: [['NAME', 'ADDRESSTYPE', 'PORTS', 'ENDPOINTS', 'AGE'], ['web-x1', 'IPv4', '8080', '10.0.0.1,10.0.0.2', '2d2h']]
+  },
+  leases: {
+    objects: [{ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: meta('weft-controller'), spec: { holderIdentity: 'node-1_abc' } }],
+    wide: [['NAME', 'HOLDER', 'AGE'], ['weft-controller', 'node-1_abc', '2d2h']]
+  },
+  deployments: {
+    objects: [{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta('web'), spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: tmpl }, status: { replicas: 3, updatedReplicas: 3, readyReplicas: 2, availableReplicas: 2 } }],
+    wide: [['NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE', 'CONTAINERS', 'IMAGES', 'SELECTOR'], ['web', '2/3', '3', '2', '2d2h', 'nginx', 'nginx:1.27', 'app=web']]
+  },
+  replicasets: {
+    objects: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: meta('web-5d4f8'), spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: tmpl }, status: { replicas: 3, readyReplicas: 2 } }],
+    wide: [['NAME', 'DESIRED', 'CURRENT', 'READY', 'AGE', 'CONTAINERS', 'IMAGES', 'SELECTOR'], ['web-5d4f8', '3', '3', '2', '2d2h', 'nginx', 'nginx:1.27', 'app=web']]
+  }
+}
+
+async function server (seen: Seen[], opts: { legacyDiscovery?: boolean } = {}): Promise<{ app: FastifyInstance, url: string }> {
   const app = Fastify()
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => { done(null, body) })
   app.addHook('onRequest', async (req) => {
@@ -67,7 +138,7 @@ async function server (seen: Seen[]): Promise<{ app: FastifyInstance, url: strin
   app.get('/version', async () => ({ major: '1', minor: '32', gitVersion: 'v1.32.0', platform: 'linux/amd64' }))
   for (const [url, scope] of [['/api', 'core'], ['/apis', 'apis']] as const) {
     app.get(url, async (req, reply) => {
-      const n = negotiateDiscovery(req.headers.accept)
+      const n = opts.legacyDiscovery === true ? negotiateDiscovery('application/json') : negotiateDiscovery(req.headers.accept)
       reply.header('Content-Type', n.contentType).header('Vary', 'Accept')
       if (n.aggregated) return JSON.stringify(aggregatedDiscovery(scope, n.version))
       return JSON.stringify(scope === 'core' ? apiVersions(req.headers.host ?? '') : apiGroupList())
@@ -103,6 +174,17 @@ async function server (seen: Seen[]): Promise<{ app: FastifyInstance, url: strin
     const body = (typeof req.body === 'string' ? JSON.parse(req.body) : req.body) as { metadata: Record<string, unknown> }
     return reply.code(201).type('application/json').send(JSON.stringify({ ...body, metadata: { ...body.metadata, namespace: 'default', uid: 'u2', resourceVersion: '13', creationTimestamp: iso(0) } }))
   })
+  const listOf = (group: string, version: string, plural: string, accept: string | undefined, reply: FastifyReply): FastifyReply => {
+    const info = resourceFor(group, version, plural)
+    const canned = CANNED[plural]
+    if (info === undefined || canned === undefined) return reply.code(404).send({})
+    const n = parseTableAccept(accept)
+    if (n.table) return reply.header('Content-Type', n.contentType).send(JSON.stringify(toTable(info, canned.objects, { now: new Date(), includeObject: 'Metadata', resourceVersion: '12' })))
+    return reply.type('application/json').send(JSON.stringify({ kind: info.listKind, apiVersion: group === '' ? version : `${group}/${version}`, metadata: { resourceVersion: '12' }, items: canned.objects }))
+  }
+  app.get<{ Params: { plural: string } }>('/api/v1/namespaces/:ns/:plural', async (req, reply) => listOf('', 'v1', req.params.plural, req.headers.accept, reply))
+  app.get<{ Params: { plural: string } }>('/api/v1/:plural', async (req, reply) => listOf('', 'v1', req.params.plural, req.headers.accept, reply))
+  app.get<{ Params: { g: string, v: string, plural: string } }>('/apis/:g/:v/namespaces/:ns/:plural', async (req, reply) => listOf(req.params.g, req.params.v, req.params.plural, req.headers.accept, reply))
   app.patch('/api/v1/namespaces/:ns/pods/:name', async (_req, reply) => reply.type('application/json').send(JSON.stringify(pod)))
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
   return { app, url }
@@ -148,7 +230,7 @@ kubectlTest('kubectl get pods prints the server-side Table, found through aggreg
   t.deepEqual(columns(lines[1] ?? ''), ['web', '1/1', 'Running', '2 (30m ago)', '2d2h'])
   t.is(lines.length, 2)
   // Aggregated discovery was accepted: no per-group-version legacy documents were fetched.
-  t.false(ctx.seen.some((s) => s.url === '/api/v1' || s.url.startsWith('/apis/')), ctx.seen.map((s) => s.url).join(' '))
+  t.false(ctx.seen.some((s) => s.url.split('?')[0] === '/api/v1' || s.url.startsWith('/apis/')), ctx.seen.map((s) => s.url).join(' '))
   const list = ctx.seen.find((s) => s.url.startsWith('/api/v1/namespaces/default/pods'))
   t.regex(list?.accept ?? '', /as=Table;v=v1;g=meta\.k8s\.io/)
 })
@@ -213,4 +295,35 @@ kubectlTest('kubectl explain reads the v3 schemas, and with --output=plaintext-o
   t.is(cm.code, 0, cm.stderr)
   t.regex(cm.stdout, /FIELD:\s+data/)
   t.true(ctx.seen.some((s) => s.url.split('?')[0] === '/openapi/v2' && /protobuf/.test(s.accept ?? '')), 'the v2 document was fetched as protobuf')
+})
+
+kubectlTest('kubectl get -o wide prints every other served kind as upstream would', async (t) => {
+  if (ctx === undefined) return t.fail()
+  for (const [plural, { wide }] of Object.entries(CANNED)) {
+    const r = await kubectl(ctx.url, ctx.dir, ['get', plural, '-n', 'default', '-o', 'wide'])
+    t.is(r.code, 0, `${plural}: ${r.stderr}`)
+    const lines = r.stdout.trimEnd().split('\n')
+    t.deepEqual(lines.map((l) => columns(l)), wide, plural)
+  }
+})
+
+kubectlTest('kubectl falls back to legacy discovery (/api/v1, /apis/<g>/<v>) when the server answers plain JSON', async (t) => {
+  if (ctx === undefined) return t.fail()
+  const seen: Seen[] = []
+  const legacy = await server(seen, { legacyDiscovery: true })
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-kubectl-legacy-'))
+  try {
+    const r = await kubectl(legacy.url, dir, ['get', 'deployments', '-n', 'default'])
+    t.is(r.code, 0, r.stderr)
+    t.deepEqual(columns(r.stdout.trimEnd().split('\n')[1] ?? ''), ['web', '2/3', '3', '2', '2d2h'])
+    const urls = seen.map((s) => s.url.split('?')[0])
+    t.true(urls.includes('/api/v1'), urls.join(' '))
+    t.true(urls.includes('/apis/apps/v1'), urls.join(' '))
+    const rs = await kubectl(legacy.url, dir, ['get', 'rs', '-n', 'default'])
+    t.is(rs.code, 0, rs.stderr)
+    t.deepEqual(columns(rs.stdout.trimEnd().split('\n')[1] ?? ''), ['web-5d4f8', '3', '3', '2', '2d2h'])
+  } finally {
+    await legacy.app.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
 })
