@@ -402,3 +402,33 @@ test('smp: kubectl removing a sidecar and reordering (3-way patch with $patch de
     - {name: b, image: y}
     - {name: a, image: x}`))
 })
+
+test('smp: kubectl apply dropping an env var from a Deployment (nested $setElementOrder with a $patch delete item)', (t) => {
+  const original = y(`spec:
+    replicas: 2
+    template:
+      metadata: {labels: {app: web}}
+      spec:
+        containers:
+        - name: c
+          image: nginx
+          env: [{name: A, value: '1'}, {name: B, value: '2'}]`)
+  const patch = JSON.parse('{"spec":{"template":{"spec":{"$setElementOrder/containers":[{"name":"c"}],"containers":[{"$setElementOrder/env":[{"name":"A"}],"env":[{"$patch":"delete","name":"B"}],"name":"c"}]}}}}') as JsonObject
+  t.deepEqual(strategicMergePatch(original, patch, deployment), y(`spec:
+    replicas: 2
+    template:
+      metadata: {labels: {app: web}}
+      spec:
+        containers:
+        - name: c
+          image: nginx
+          env: [{name: A, value: '1'}]`))
+})
+
+test('smp: kubectl set image and rollout restart patches on a Deployment', (t) => {
+  const original = y('spec: {template: {metadata: {annotations: {x: y}}, spec: {containers: [{name: a, image: one}, {name: b, image: two}]}}}')
+  const setImage = JSON.parse('{"spec":{"template":{"spec":{"containers":[{"image":"three","name":"b"}]}}}}') as JsonObject
+  const restart = JSON.parse('{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2026-01-01T00:00:00Z"}}}}}') as JsonObject
+  const after = strategicMergePatch(strategicMergePatch(original, setImage, deployment), restart, deployment)
+  t.deepEqual(after, y('spec: {template: {metadata: {annotations: {x: y, kubectl.kubernetes.io/restartedAt: "2026-01-01T00:00:00Z"}}, spec: {containers: [{name: a, image: one}, {name: b, image: three}]}}}'))
+})
