@@ -220,3 +220,12 @@ test('several groups: the union of their rules, the reasons of every refusal', a
     reason: 'weft:read-only may only get, list and watch; node "n1" can only delete pods with spec.nodeName set to itself'
   })
 })
+
+test('attributes from another RequestInfo (any verb string, a user without uid) are accepted', (t) => {
+  const server = { name: 'viewer', groups: ['weft:read-only'] }
+  t.deepEqual(sync(authorize(server, { verb: 'head', apiGroup: '', resource: 'pods', namespace: 'ns' })), {
+    allowed: false, reason: 'weft:read-only may only get, list and watch'
+  })
+  t.true(sync(authorize({ name: 'root', groups: ['system:masters'] }, { verb: 'options', apiGroup: '', resource: '', nonResourcePath: '/x' })).allowed)
+  t.false(sync(authorize(n1, { verb: 'escalate', apiGroup: '', resource: 'nodes', name: 'n1' })).allowed)
+})

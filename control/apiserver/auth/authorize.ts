@@ -15,7 +15,6 @@
  * reason. Anonymous users never get here (authentication refuses them first).
  */
 import type { RequestAttributes } from './request-info.js'
-import type { UserInfo } from './tokens.js'
 import { GROUP_MASTERS, GROUP_NODES, GROUP_READ_ONLY, NODE_USER_PREFIX } from './tokens.js'
 import { AuthError } from './errors.js'
 
@@ -40,6 +39,19 @@ export interface AuthorizeLookups {
 
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease'
 
+/**
+ * What authorize reads of the user: looser than UserInfo (uid optional) so a
+ * server's own user type fits.
+ */
+export interface Subject { name: string, groups: readonly string[], uid?: string | undefined }
+
+/**
+ * What authorize reads of a request: RequestAttributes with any verb string, so
+ * attributes from another RequestInfo implementation fit. A verb outside the
+ * eight kube verbs is allowed to system:masters only.
+ */
+export type AuthorizationAttributes = Omit<RequestAttributes, 'verb' | 'apiVersion'> & { verb: string }
+
 /** Non-resource paths any authenticated user may GET (upstream's system:discovery + system:public-info-viewer). */
 export function isPublicPath (p: string): boolean {
   if (['/version', '/version/', '/healthz', '/livez', '/readyz', '/api', '/apis', '/openapi'].includes(p)) return true
@@ -52,12 +64,12 @@ const isRead = (verb: string): boolean => verb === 'get' || verb === 'list' || v
 const isWrite = (verb: string): boolean => verb === 'create' || verb === 'update' || verb === 'patch'
 
 /** The node a user is, per upstream's NodeIdentity: group system:nodes and name system:node:<name>. */
-export function nodeIdentity (user: UserInfo): { isNode: false } | { isNode: true, nodeName: string } {
+export function nodeIdentity (user: Subject): { isNode: false } | { isNode: true, nodeName: string } {
   if (!user.groups.includes(GROUP_NODES) || !user.name.startsWith(NODE_USER_PREFIX)) return { isNode: false }
   return { isNode: true, nodeName: user.name.slice(NODE_USER_PREFIX.length) }
 }
 
-function readOnlyRule (attrs: RequestAttributes): Decision {
+function readOnlyRule (attrs: AuthorizationAttributes): Decision {
   if (attrs.nonResourcePath !== undefined) {
     return attrs.verb === 'get' ? allow(`${GROUP_READ_ONLY} may GET non-resource paths`) : deny(`${GROUP_READ_ONLY} may only GET non-resource paths`)
   }
@@ -75,7 +87,7 @@ const nodeReadable: ReadonlyArray<readonly [string, string]> = [
   ['discovery.k8s.io', 'endpointslices']
 ]
 
-function nodeRule (nodeName: string, attrs: RequestAttributes, lookups: AuthorizeLookups): MaybePromise<Decision> {
+function nodeRule (nodeName: string, attrs: AuthorizationAttributes, lookups: AuthorizeLookups): MaybePromise<Decision> {
   const node = JSON.stringify(nodeName)
   const { verb, apiGroup: g, resource: r, subresource: sub, name } = attrs
   if (nodeName === '') return deny(`unknown node for user "${NODE_USER_PREFIX}"`)
@@ -130,7 +142,7 @@ function nodeRule (nodeName: string, attrs: RequestAttributes, lookups: Authoriz
  * podNodeName lookup: `await` the result. Throws (or rejects with)
  * CTRL_ERR_AUTH_LOOKUP only when the lookup itself fails.
  */
-export function authorize (user: UserInfo, attrs: RequestAttributes, lookups: AuthorizeLookups = {}): MaybePromise<Decision> {
+export function authorize (user: Subject, attrs: AuthorizationAttributes, lookups: AuthorizeLookups = {}): MaybePromise<Decision> {
   if (user.groups.includes(GROUP_MASTERS)) return allow(`${GROUP_MASTERS} may do anything`)
   const denials: string[] = []
 

@@ -21,7 +21,7 @@ export type { CsvRecord } from './csv.js'
 export { requestAttributes, fieldSelectorName } from './request-info.js'
 export type { RequestAttributes, Query, Verb } from './request-info.js'
 export { authorize, nodeIdentity, isPublicPath, NODE_LEASE_NAMESPACE } from './authorize.js'
-export type { Decision, AuthorizeLookups, MaybePromise } from './authorize.js'
+export type { Decision, AuthorizeLookups, MaybePromise, Subject, AuthorizationAttributes } from './authorize.js'
 export { unauthorizedStatus, forbiddenStatus, forbiddenMessage } from './status.js'
 export type { StatusBody } from './status.js'
 

@@ -4,7 +4,7 @@
  * so that kubectl prints the familiar
  *   Error from server (Forbidden): pods "x" is forbidden: User "u" cannot get resource "pods" in API group "" in the namespace "ns": <reason>
  */
-import type { RequestAttributes } from './request-info.js'
+import type { AuthorizationAttributes } from './authorize.js'
 
 export interface StatusBody {
   kind: 'Status'
@@ -23,7 +23,7 @@ export function unauthorizedStatus (): StatusBody {
 }
 
 /** `User "u" cannot <verb> resource "r/sub" in API group "g" in the namespace "ns"` (or `at the cluster scope`, or `path "/p"`). */
-export function forbiddenMessage (userName: string, attrs: RequestAttributes): string {
+export function forbiddenMessage (userName: string, attrs: AuthorizationAttributes): string {
   if (attrs.nonResourcePath !== undefined) return `User ${JSON.stringify(userName)} cannot ${attrs.verb} path ${JSON.stringify(attrs.nonResourcePath)}`
   const resource = attrs.subresource !== undefined ? `${attrs.resource}/${attrs.subresource}` : attrs.resource
   const where = attrs.namespace !== undefined && attrs.namespace !== ''
@@ -33,7 +33,7 @@ export function forbiddenMessage (userName: string, attrs: RequestAttributes): s
 }
 
 /** 403 for a denied decision: message, reason Forbidden and details as upstream's NewForbidden builds them. */
-export function forbiddenStatus (userName: string, attrs: RequestAttributes, reason: string): StatusBody {
+export function forbiddenStatus (userName: string, attrs: AuthorizationAttributes, reason: string): StatusBody {
   const msg = forbiddenMessage(userName, attrs)
   const err = reason === '' ? msg : `${msg}: ${reason}`
   const details: NonNullable<StatusBody['details']> = {}
