@@ -93,3 +93,13 @@ test('json patch: pointers unescape ~1 before ~0 (RFC 6901 §4)', (t) => {
   t.deepEqual(parsePointer(''), [])
   t.deepEqual(parsePointer('/'), [''])
 })
+
+test('json patch: messages use evanphx/json-patch v4 wording', (t) => {
+  const detail = (doc: Json, ops: unknown): string =>
+    ((t.throws(() => applyJsonPatch(doc, decodeJsonPatch(ops))) as PatchError).causes?.[0]?.message ?? '')
+  t.is(detail({}, [{ op: 'add', path: '/a/b', value: 1 }]), 'add operation does not apply: doc is missing path: "/a/b": missing value')
+  t.is(detail({}, [{ op: 'replace', path: '/a', value: 1 }]), 'replace operation does not apply: doc is missing key: /a: missing value')
+  t.is(detail({}, [{ op: 'remove', path: '/a' }]), "error in remove for path: '/a': Unable to remove nonexistent key: a: missing value")
+  t.is(detail({ l: [] }, [{ op: 'add', path: '/l/3', value: 1 }]), 'Unable to access invalid index: 3: invalid index referenced')
+  t.is(detail({}, [{ op: 'jump', path: '/a' }]), 'Unexpected kind: jump')
+})

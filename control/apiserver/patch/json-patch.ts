@@ -84,7 +84,7 @@ function applyOne (root: JsonObject, op: JsonObject): void {
       const path = str(op, 'path', kind)
       const { parent, key } = locate(root, path, kind)
       if (get(parent, key) === undefined) throw fail(`replace operation does not apply: doc is missing key: ${path}: missing value`)
-      put(parent, key, clone(value), path)
+      put(parent, key, clone(value))
       return
     }
     case 'move': {
@@ -133,7 +133,9 @@ function locate (root: JsonObject, pointer: string, kind: string): { parent: Con
   for (let i = 0; i < tokens.length - 1; i++) {
     const next = get(cur, tokens[i] as string)
     if (next === undefined || (!isObject(next) && !Array.isArray(next))) {
-      throw fail(`${kind} operation does not apply: doc is missing path: ${pointer}: missing value`)
+      // evanphx v4's wording: add/remove quote the path, the others do not.
+      const shown = kind === 'add' || kind === 'remove' ? `"${pointer}"` : pointer
+      throw fail(`${kind} operation does not apply: doc is missing path: ${shown}: missing value`)
     }
     cur = next
   }
@@ -162,7 +164,7 @@ function get (c: Container, key: string): Json | undefined {
   return hasOwn(c, key) ? c[key] : undefined
 }
 
-function put (c: Container, key: string, v: Json, _path: string): void {
+function put (c: Container, key: string, v: Json): void {
   if (Array.isArray(c)) c[index(c, key, false)] = v
   else setKey(c, key, v)
 }
