@@ -119,3 +119,72 @@ protocol bgp w6 { local ${hb.ip6 as string} as 65002; neighbor ${hw.ip6 as strin
   t.regex(b6, /BGP.as_path: 65001/)
   t.regex(b6, new RegExp(`BGP.next_hop: ${ip.canonical(hw.ip6 as string)}`))
 })
+
+interface Gobgp { cli: (...args: string[]) => Promise<string> }
+
+async function startGobgp (t: ExecutionContext, sb: Sandbox, h: Host, toml: string): Promise<Gobgp> {
+  const name = `gobgp-${h.name}`
+  const file = path.join(sb.dir, `${name}.toml`)
+  fs.writeFileSync(file, toml)
+  const proc = execa('ip', ['netns', 'exec', sb.nameOf(h.ns), '/usr/bin/gobgpd', '-f', file, '-l', 'info', '--api-hosts', '127.0.0.1:50051'], {
+    stdin: 'ignore', stdout: { file: path.join(sb.dir, `${name}.log`) }, stderr: 'ignore', reject: false
+  })
+  t.teardown(async () => { proc.kill('SIGTERM'); await Promise.race([proc, new Promise((resolve) => setTimeout(resolve, 3000))]); proc.kill('SIGKILL') })
+  const cli = async (...args: string[]): Promise<string> => String((await sb.exec(h.ns, '/usr/bin/gobgp', ['-p', '50051', ...args], { reject: false })).stdout)
+  await until(async () => (await sb.exec(h.ns, '/usr/bin/gobgp', ['-p', '50051', 'global'], { reject: false })).exitCode === 0, 10_000, () => 'gobgpd api')
+  return { cli }
+}
+
+function gobgpNeighbor (address: string, asn: number, opts: { passive?: boolean, families?: string[] } = {}): string {
+  return `[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${address}"
+    peer-as = ${asn}
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+    connect-retry = 1
+  [neighbors.transport.config]
+    passive-mode = ${opts.passive === true ? 'true' : 'false'}
+${(opts.families ?? ['ipv4-unicast']).map((f) => `  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "${f}"`).join('\n')}
+`
+}
+
+test('[kernel] weft as route reflector for a BIRD client and a GoBGP client: ORIGINATOR_ID, CLUSTER_LIST, next hop kept', async (t) => {
+  if (!skipUnlessTools(t, 'bird', 'gobgpd')) return
+  const sb = sandbox(t, 'bgprr')
+  const topo = await underlayTopology(sb, { hosts: 3 })
+  const [hw, hb, hg] = topo.hosts as [Host, Host, Host]
+  const w = await startWeft(t, sb, hw, {
+    routerId: hw.ip, asn: 65000, clusterId: '1.1.1.1',
+    peers: [
+      { address: hb.ip, asn: 65000, routeReflectorClient: true, families: ['ipv4'], holdTime: 9, connectRetryTime: 1 },
+      // GoBGP 3 does no collision detection: it listens, we dial.
+      { address: hg.ip, asn: 65000, routeReflectorClient: true, families: ['ipv4'], holdTime: 9, connectRetryTime: 1 }
+    ]
+  })
+  const b = await startBird(t, sb, hb, `router id ${hb.ip};
+protocol device {}
+protocol static s4 { ipv4; route 10.2.0.0/24 blackhole; }
+protocol bgp toweft { local ${hb.ip} as 65000; neighbor ${hw.ip} as 65000; ${birdTimers} ipv4 { import all; export where proto = "s4"; }; }
+`)
+  const g = await startGobgp(t, sb, hg, `[global.config]
+  as = 65000
+  router-id = "${hg.ip}"
+${gobgpNeighbor(hw.ip, 65000, { passive: true })}`)
+  await g.cli('global', 'rib', 'add', '10.3.0.0/24', 'nexthop', hg.ip, '-a', 'ipv4')
+  await until(async () => (await neighbors(w)).every((n) => n.state === 'Established'), 30_000, () => 'sessions')
+  await until(async () => (await b.cli('show route 10.3.0.0/24')).includes('10.3.0.0/24'), 20_000, () => 'BIRD gets the GoBGP route')
+  const fromGobgp = await b.cli('show route 10.3.0.0/24 all')
+  t.regex(fromGobgp, new RegExp(`BGP.originator_id: ${hg.ip.replace(/\./g, '\\.')}`))
+  t.regex(fromGobgp, /BGP.cluster_list: 1\.1\.1\.1/)
+  t.regex(fromGobgp, new RegExp(`BGP.next_hop: ${hg.ip.replace(/\./g, '\\.')}`))
+  await until(async () => (await g.cli('global', 'rib', '-a', 'ipv4')).includes('10.2.0.0/24'), 20_000, () => 'GoBGP gets the BIRD route')
+  const fromBird = JSON.parse(await g.cli('global', 'rib', '10.2.0.0/24', '-a', 'ipv4', '-j')) as Record<string, Array<{ attrs: Array<{ type: number, value?: unknown, nexthop?: string }> }>>
+  const p = fromBird['10.2.0.0/24']?.[0]
+  t.is(p?.attrs.find((a) => a.type === 3)?.nexthop, hb.ip)
+  t.deepEqual(p?.attrs.find((a) => a.type === 9)?.value, hb.ip)
+  t.deepEqual(p?.attrs.find((a) => a.type === 10)?.value, ['1.1.1.1'])
+})
