@@ -34,6 +34,44 @@ export async function writeFileAtomic (file: string, data: string, mode: number)
   } catch { /* directory fsync is best effort (not supported on every filesystem) */ }
 }
 
+/**
+ * Like writeFileAtomic, but never replaces an existing file: the complete temp
+ * file is hard-linked to the target, which fails if the target exists (then
+ * nothing changes and the result is false). Two processes racing to create the
+ * same file: exactly one wins.
+ */
+export async function createFileExclusive (file: string, data: string, mode: number): Promise<boolean> {
+  const dir = path.dirname(file)
+  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
+  let created = true
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+    const fh = await fs.open(tmp, 'wx', mode)
+    try {
+      await fh.writeFile(data)
+      await fh.chmod(mode)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    try {
+      await fs.link(tmp, file)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      created = false
+    }
+  } catch (err) {
+    throw new AuthError('CTRL_ERR_AUTH_IO', `cannot create ${file}: ${(err as Error).message}`, { path: file, cause: err })
+  } finally {
+    await fs.rm(tmp, { force: true }).catch(() => {})
+  }
+  try {
+    const dh = await fs.open(dir, 'r')
+    try { await dh.sync() } finally { await dh.close() }
+  } catch { /* best effort, as above */ }
+  return created
+}
+
 /** Reads a file, `undefined` when it does not exist; other failures are thrown as they are. */
 export async function readIfExists (file: string): Promise<string | undefined> {
   try {

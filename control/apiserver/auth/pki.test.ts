@@ -276,3 +276,35 @@ test('TLS handshake on loopback: a client trusting only the CA accepts every def
   const wrongCa = await t.throwsAsync(handshake(pki, { host: '127.0.0.1', ca: otherCa.caCertPem }))
   t.is((wrongCa as NodeJS.ErrnoException).code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')
 })
+
+test('two starts racing on an empty data dir end up with one CA', async (t) => {
+  const dir = tmpDir(t)
+  const results = await Promise.all([1, 2, 3, 4].map(async () => await ensurePki(dir, { hosts: [] })))
+  const firstCa = results[0]?.caCertPem ?? ''
+  const cas = new Set(results.map((r) => r.caCertPem))
+  t.is(cas.size, 1)
+  t.is(results.filter((r) => r.created.ca).length, 1)
+  t.is(fs.readFileSync(pkiPaths(dir).caCert, 'utf8'), firstCa)
+  for (const r of results) {
+    const cert = new crypto.X509Certificate(r.certPem)
+    t.true(cert.verify(new crypto.X509Certificate(r.caCertPem).publicKey))
+  }
+  // Whatever pair the last writer left on disk, the next start serves a consistent one.
+  const next = await ensurePki(dir, { hosts: [] })
+  t.is(next.caCertPem, firstCa)
+  t.is(openssl('verify', '-CAfile', pkiPaths(dir).caCert, pkiPaths(dir).cert).trim(), `${pkiPaths(dir).cert}: OK`)
+  t.deepEqual(fs.readdirSync(pkiPaths(dir).dir).sort(), ['apiserver.crt', 'apiserver.key', 'ca.crt', 'ca.key'])
+})
+
+test('a CA key whose certificate is being written by another process is waited for, not replaced', async (t) => {
+  const dir = tmpDir(t)
+  const donor = tmpDir(t)
+  const theirs = await ensurePki(donor, { hosts: [] })
+  const p = pkiPaths(dir)
+  fs.mkdirSync(p.dir, { recursive: true })
+  fs.copyFileSync(pkiPaths(donor).caKey, p.caKey)
+  setTimeout(() => fs.copyFileSync(pkiPaths(donor).caCert, p.caCert), 300)
+  const mine = await ensurePki(dir, { hosts: [] })
+  t.is(mine.caCertPem, theirs.caCertPem)
+  t.false(mine.created.ca)
+})

@@ -18,7 +18,7 @@ import * as path from 'node:path'
 import * as x509 from '@peculiar/x509'
 import { Address4, Address6 } from 'ip-address'
 import { AuthError } from './errors.js'
-import { readIfExists, writeFileAtomic } from './files.js'
+import { createFileExclusive, readIfExists, writeFileAtomic } from './files.js'
 
 x509.cryptoProvider.set(crypto.webcrypto as unknown as Crypto)
 
@@ -246,6 +246,35 @@ Pki['reissueReason'] {
   return undefined
 }
 
+/** The CA pair, undefined when neither file exists, 'half' when one does; a mismatch is CTRL_ERR_AUTH_PKI_CORRUPT. */
+async function loadCa (paths: Pki['paths']): Promise<LoadedPair | 'half' | undefined> {
+  const ca = await loadPair(paths.caCert, paths.caKey, 'CA')
+  if (ca === 'mismatch') {
+    throw new AuthError('CTRL_ERR_AUTH_PKI_CORRUPT', `the CA key ${paths.caKey} does not belong to the certificate ${paths.caCert}; refusing to replace the CA`, { path: paths.caKey })
+  }
+  return ca
+}
+
+/** How long a start waits for another process to finish writing the CA pair. */
+const HALF_CA_WAIT_MS = 3000
+
+/**
+ * One CA file without the other: either another process is between its two
+ * writes (wait a little for the pair), or a crash or a person left it so
+ * (CTRL_ERR_AUTH_PKI_CORRUPT: never paired with a new file).
+ */
+async function halfCa (paths: Pki['paths']): Promise<LoadedPair> {
+  for (let waited = 0; waited < HALF_CA_WAIT_MS; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const ca = await loadCa(paths)
+    if (ca !== 'half' && ca !== undefined) return ca
+  }
+  const [present, missing] = await readIfExists(paths.caCert) === undefined ? [paths.caKey, paths.caCert] : [paths.caCert, paths.caKey]
+  throw new AuthError('CTRL_ERR_AUTH_PKI_CORRUPT',
+    `${present} exists but ${missing} is missing; refusing to replace the CA (restore the file, or remove both to generate a new CA)`,
+    { path: missing })
+}
+
 /**
  * Makes sure <dataDir>/pki holds a CA and a serving certificate for `hosts`, and
  * returns their PEMs. See the file comment for what is created, reused,
@@ -257,35 +286,35 @@ export async function ensurePki (dataDir: string, opts: PkiOptions): Promise<Pki
   const sans = wantedSans(opts)
   const paths = pkiPaths(dataDir)
 
-  const loadedCa = await loadPair(paths.caCert, paths.caKey, 'CA')
-  if (loadedCa === 'half') {
-    const [present, missing] = await readIfExists(paths.caCert) === undefined ? [paths.caKey, paths.caCert] : [paths.caCert, paths.caKey]
-    throw new AuthError('CTRL_ERR_AUTH_PKI_CORRUPT',
-      `${present} exists but ${missing} is missing; refusing to replace the CA (restore the file, or remove both to generate a new CA)`,
-      { path: missing })
-  }
-  if (loadedCa === 'mismatch') {
-    throw new AuthError('CTRL_ERR_AUTH_PKI_CORRUPT', `the CA key ${paths.caKey} does not belong to the certificate ${paths.caCert}; refusing to replace the CA`, { path: paths.caKey })
-  }
-  let ca = loadedCa
+  let ca = await loadCa(paths)
   let createdCa = false
+  if (ca === 'half') ca = await halfCa(paths)
   if (ca === undefined) {
     const fresh = await createCa(now)
-    // The key first: a crash in between leaves a key without a certificate, which
-    // the next start reports instead of pairing it with a different CA.
-    await writeFileAtomic(paths.caKey, fresh.keyPem, 0o600)
-    await writeFileAtomic(paths.caCert, fresh.certPem, 0o644)
-    ca = { cert: new crypto.X509Certificate(fresh.certPem), key: crypto.createPrivateKey(fresh.keyPem), ...fresh }
-    createdCa = true
-  } else {
-    if (!ca.cert.ca) {
-      throw new AuthError('CTRL_ERR_AUTH_PKI_CORRUPT', `${paths.caCert} is not a CA certificate (basicConstraints CA:FALSE)`, { path: paths.caCert })
+    // Key first, and neither file ever replaced (hard link, not rename): if
+    // another process creates the CA at the same moment, exactly one key lands
+    // and the other process waits for the matching certificate and uses it.
+    // A crash between the two leaves a key without a certificate, reported by
+    // the next start rather than paired with a different CA.
+    if (await createFileExclusive(paths.caKey, fresh.keyPem, 0o600)) {
+      if (!await createFileExclusive(paths.caCert, fresh.certPem, 0o644)) {
+        throw new AuthError('CTRL_ERR_AUTH_PKI_CORRUPT', `${paths.caCert} appeared while this process was creating the CA; refusing to mix two CAs`, { path: paths.caCert })
+      }
+      ca = { cert: new crypto.X509Certificate(fresh.certPem), key: crypto.createPrivateKey(fresh.keyPem), ...fresh }
+      createdCa = true
+    } else {
+      const theirs = await loadCa(paths)
+      ca = theirs === 'half' ? await halfCa(paths) : theirs
+      if (ca === undefined) throw new AuthError('CTRL_ERR_AUTH_PKI_CORRUPT', `${paths.caKey} vanished while the CA was being created`, { path: paths.caKey })
     }
-    if (new Date(ca.cert.validTo).getTime() <= now.getTime() || new Date(ca.cert.validFrom).getTime() > now.getTime()) {
-      throw new AuthError('CTRL_ERR_AUTH_CA_EXPIRED',
-        `the CA certificate ${paths.caCert} is valid from ${ca.cert.validFrom} to ${ca.cert.validTo}; replace the CA (and redistribute kubeconfigs) by removing ${paths.dir}`,
-        { path: paths.caCert })
-    }
+  }
+  if (!ca.cert.ca) {
+    throw new AuthError('CTRL_ERR_AUTH_PKI_CORRUPT', `${paths.caCert} is not a CA certificate (basicConstraints CA:FALSE)`, { path: paths.caCert })
+  }
+  if (new Date(ca.cert.validTo).getTime() <= now.getTime() || new Date(ca.cert.validFrom).getTime() > now.getTime()) {
+    throw new AuthError('CTRL_ERR_AUTH_CA_EXPIRED',
+      `the CA certificate ${paths.caCert} is valid from ${ca.cert.validFrom} to ${ca.cert.validTo}; replace the CA (and redistribute kubeconfigs) by removing ${paths.dir}`,
+      { path: paths.caCert })
   }
 
   // The serving pair is derived from the CA and the options: absent, half-written
