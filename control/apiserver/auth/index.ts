@@ -12,9 +12,9 @@ export type { Pki, PkiOptions } from './pki.js'
 
 export {
   loadTokenFile, parseTokenFile, tokenAuthenticator, bearerToken, ensureTokenFile, ensureUserToken, formatTokenRecord, randomToken,
-  tokenFilePath, GROUP_AUTHENTICATED, GROUP_MASTERS, GROUP_NODES, GROUP_READ_ONLY, NODE_USER_PREFIX
+  tokenFilePath, watchTokenFile, GROUP_AUTHENTICATED, GROUP_MASTERS, GROUP_NODES, GROUP_READ_ONLY, NODE_USER_PREFIX
 } from './tokens.js'
-export type { UserInfo, TokenRecord, TokenAuthenticator } from './tokens.js'
+export type { UserInfo, TokenRecord, TokenAuthenticator, WatchedTokenFile } from './tokens.js'
 export { parseCsv, CsvParseError } from './csv.js'
 export type { CsvRecord } from './csv.js'
 

@@ -4,7 +4,8 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { AuthError } from './errors.js'
 import {
-  bearerToken, ensureTokenFile, ensureUserToken, formatTokenRecord, loadTokenFile, parseTokenFile, tokenAuthenticator, tokenFilePath
+  bearerToken, ensureTokenFile, ensureUserToken, formatTokenRecord, loadTokenFile, parseTokenFile, tokenAuthenticator, tokenFilePath,
+  watchTokenFile
 } from './tokens.js'
 
 function tmpDir (t: { teardown: (fn: () => void) => void }): string {
@@ -154,4 +155,52 @@ test('formatTokenRecord quotes what needs quoting and parses back', (t) => {
   t.is(line, 't,"a,""b"""," 1","g1,g2"\n')
   const back = parseTokenFile(line, 'f').records[0]
   t.deepEqual(back, { ...r, line: 1 })
+})
+
+test('watchTokenFile picks up a node token added by ensureUserToken, keeps the old table over a broken file', async (t) => {
+  const dir = tmpDir(t)
+  const { path: file, authenticator } = await ensureTokenFile(dir)
+  const errors: string[] = []
+  let reloads = 0
+  const w = await watchTokenFile(file, { intervalMs: 3_600_000, onError: (e) => errors.push(e.code), onReload: () => { reloads++ } })
+  t.teardown(() => { w.close() })
+  const adminHeader = `Bearer ${authenticator.admin?.token ?? ''}`
+  t.is(w.authenticate(adminHeader)?.name, 'admin')
+  t.false(await w.check(), 'unchanged file: nothing reloaded')
+
+  const node = await ensureUserToken(file, { name: 'system:node:n1', groups: ['system:nodes'] })
+  t.is(w.authenticate(`Bearer ${node.token}`), undefined, 'not before the check')
+  t.true(await w.check())
+  t.is(w.authenticate(`Bearer ${node.token}`)?.name, 'system:node:n1')
+  t.is(w.size, 2)
+  t.is(reloads, 1)
+
+  fs.writeFileSync(file, 'broken\n')
+  t.false(await w.check())
+  t.deepEqual(errors, ['CTRL_ERR_AUTH_TOKEN_FILE'])
+  t.is(w.authenticate(`Bearer ${node.token}`)?.name, 'system:node:n1', 'the last good table stays in force')
+  t.is(w.authenticate(adminHeader)?.name, 'admin')
+
+  fs.rmSync(file)
+  t.false(await w.check())
+  t.is(errors.length, 2)
+  t.is(w.authenticate(adminHeader)?.name, 'admin')
+})
+
+test('watchTokenFile reloads on its timer', async (t) => {
+  const dir = tmpDir(t)
+  const file = path.join(dir, 'tokens.csv')
+  fs.writeFileSync(file, 'one,u1,1\n')
+  const keepAlive = setTimeout(() => {}, 10_000) // the watcher's timer is unref'd and keeps no process alive
+  t.teardown(() => { clearTimeout(keepAlive) })
+  let reloaded = (): void => {}
+  const done = new Promise<void>((resolve) => { reloaded = resolve })
+  const w = await watchTokenFile(file, { intervalMs: 20, onReload: () => { reloaded() } })
+  t.teardown(() => { w.close() })
+  t.is(w.authenticate('Bearer one')?.name, 'u1')
+  fs.writeFileSync(file + '.new', 'two,u2,2\n')
+  fs.renameSync(file + '.new', file)
+  await done
+  t.is(w.authenticate('Bearer two')?.name, 'u2')
+  t.is(w.authenticate('Bearer one'), undefined)
 })

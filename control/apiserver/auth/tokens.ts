@@ -196,3 +196,67 @@ export async function ensureUserToken (file: string, user: { name: string, group
   await writeFileAtomic(file, prefix + formatTokenRecord({ token, name: user.name, uid: user.uid ?? crypto.randomUUID(), groups: user.groups }), 0o600)
   return { token, created: true }
 }
+
+export interface WatchedTokenFile extends TokenAuthenticator {
+  /** Re-reads the file now if it changed (also what the timer does). Resolves true when a new table was loaded. */
+  check (): Promise<boolean>
+  /** Stops the timer. */
+  close (): void
+}
+
+/**
+ * A token authenticator that follows its file: every `intervalMs` (default
+ * 2 s, timer unref'd) the file's size/mtime/inode are compared and a changed
+ * file is parsed again. A file that fails to read or parse leaves the previous
+ * table in force and is reported through `onError` (the server should log it);
+ * a good one replaces the table whole and is reported through `onReload`.
+ * kube-apiserver reads its token file once; this is what lets `ensureUserToken`
+ * add a node without a restart. The initial load throws like loadTokenFile.
+ */
+export async function watchTokenFile (file: string, opts: {
+  intervalMs?: number
+  onReload?: (a: TokenAuthenticator) => void
+  onError?: (err: AuthError) => void
+} = {}): Promise<WatchedTokenFile> {
+  const stamp = async (): Promise<string> => {
+    const st = await fs.stat(file)
+    return `${st.ino}:${st.size}:${st.mtimeMs}`
+  }
+  let seen = await stamp()
+  let current = await loadTokenFile(file)
+  let running: Promise<boolean> | undefined
+  const check = async (): Promise<boolean> => {
+    let s: string
+    try {
+      s = await stamp()
+    } catch (err) {
+      opts.onError?.(new AuthError('CTRL_ERR_AUTH_TOKEN_FILE', `cannot read token file '${file}': ${(err as Error).message}`, { path: file, cause: err }))
+      return false
+    }
+    if (s === seen) return false
+    seen = s
+    try {
+      current = await loadTokenFile(file)
+    } catch (err) {
+      if (err instanceof AuthError) { opts.onError?.(err); return false }
+      throw err
+    }
+    opts.onReload?.(current)
+    return true
+  }
+  const serialised = async (): Promise<boolean> => {
+    while (running !== undefined) await running.catch(() => false)
+    running = check()
+    try { return await running } finally { running = undefined }
+  }
+  const timer = setInterval(() => { serialised().catch(() => {}) }, opts.intervalMs ?? 2000)
+  timer.unref()
+  return {
+    authenticate: (header) => current.authenticate(header),
+    get size () { return current.size },
+    get warnings () { return current.warnings },
+    get admin () { return current.admin },
+    check: serialised,
+    close: () => { clearInterval(timer) }
+  }
+}
