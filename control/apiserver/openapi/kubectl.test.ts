@@ -162,6 +162,19 @@ async function server (seen: Seen[], opts: { legacyDiscovery?: boolean } = {}): 
   })
   app.get('/api/v1/namespaces/:ns/pods', async (req, reply) => {
     const n = parseTableAccept(req.headers.accept)
+    if ((req.query as Record<string, string>).watch === 'true') {
+      // Two events, then the stream ends (kubectl get -w exits): each event object is a one-row Table,
+      // column definitions only in the first, as kube-apiserver sends them.
+      const done = { ...pod, status: { ...pod.status, phase: 'Succeeded', containerStatuses: [{ name: 'nginx', ready: false, restartCount: 2, state: { terminated: { exitCode: 0, reason: 'Completed' } } }] } }
+      const event = (type: string, o: object, i: number): string => JSON.stringify({
+        type, object: n.table ? toTable(pods, [o], { now: new Date(), includeObject: 'Metadata', noHeaders: i > 0 }) : o
+      }) + '\n'
+      reply.hijack()
+      reply.raw.writeHead(200, { 'Content-Type': n.table ? n.contentType : 'application/json' })
+      reply.raw.write(event('MODIFIED', done, 0))
+      reply.raw.end(event('DELETED', done, 1))
+      return
+    }
     if (n.table) return reply.header('Content-Type', n.contentType).send(JSON.stringify(toTable(pods, [pod], { now: new Date(), includeObject: 'Metadata', resourceVersion: '12', ...(n.version === 'v1beta1' ? { version: 'v1beta1' as const } : {}) })))
     return reply.type('application/json').send(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '12' }, items: [pod] }))
   })
@@ -326,4 +339,21 @@ kubectlTest('kubectl falls back to legacy discovery (/api/v1, /apis/<g>/<v>) whe
     await legacy.app.close()
     fs.rmSync(dir, { recursive: true, force: true })
   }
+})
+
+kubectlTest('kubectl get pods -w prints watch events from one-row Tables, headers from the first only', async (t) => {
+  if (ctx === undefined) return t.fail()
+  ctx.seen.length = 0
+  const r = await kubectl(ctx.url, ctx.dir, ['get', 'pods', '-n', 'default', '-w', '--output-watch-events'])
+  t.is(r.code, 0, r.stderr)
+  t.deepEqual(r.stdout.trimEnd().split('\n').map(columns), [
+    ['EVENT', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE'],
+    ['ADDED', 'web', '1/1', 'Running', '2 (30m ago)', '2d2h'],
+    // The finished container carries no lastState: RESTARTS has no "ago" part.
+    ['MODIFIED', 'web', '0/1', 'Completed', '2', '2d2h'],
+    ['DELETED', 'web', '0/1', 'Completed', '2', '2d2h']
+  ])
+  const watch = ctx.seen.find((s) => s.url.includes('watch=true'))
+  t.regex(watch?.url ?? '', /resourceVersion=12/)
+  t.regex(watch?.accept ?? '', /as=Table;v=v1;g=meta\.k8s\.io/)
 })
