@@ -155,6 +155,44 @@ function parsePositive (v: string, what: string): number {
   return n
 }
 
+program.command('proxy')
+  .description('service proxy replacing kube-proxy (kube-proxy\'s flags; nftables or iptables mode)')
+  .option('--proxy-mode <mode>', 'iptables, nftables or ipvs', 'iptables')
+  .option('--kubeconfig <file>', 'kubeconfig of the API server (not yet wired: use --services-file or --watch-dir)')
+  .option('--cluster-cidr <cidrs>', 'comma-separated pod CIDRs; traffic to ClusterIPs from outside them is masqueraded', '')
+  .option('--hostname-override <name>', 'node name used to find local endpoints (default: the hostname)')
+  .option('--masquerade-all', 'masquerade all traffic to ClusterIPs', false)
+  .option('--cleanup', 'remove every rule of every mode and exit', false)
+  .option('--healthz-bind-address <addr>', 'host:port of /healthz and /livez (port 0: off)', '0.0.0.0:10256')
+  .option('--metrics-bind-address <addr>', 'host:port of /metrics (port 0: off)', '127.0.0.1:10249')
+  .option('--nodeport-addresses <cidrs>', 'comma-separated CIDRs of node addresses accepting NodePorts (default: all but loopback)', (v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''), [] as string[])
+  .option('--config <file>', 'a KubeProxyConfiguration file (command-line flags win)')
+  .option('--iptables-min-sync-period <d>', 'minimum interval between syncs (Go duration)', '1s')
+  .option('--iptables-sync-period <d>', 'maximum interval between syncs (Go duration)', '30s')
+  .option('--services-file <file>', 'Services and EndpointSlices from a YAML/JSON manifest file, re-read every --watch-ms')
+  .option('--watch-dir <dir>', 'Services and EndpointSlices from the manifests in a directory, re-read every --watch-ms')
+  .option('--watch-ms <ms>', 'how often --services-file/--watch-dir are re-read (0: once)', (v) => parsePort(v), 1000)
+  .option('--log-level <level>', 'pino log level', 'info')
+  .action(async (raw: Record<string, unknown>, cmd: Command) => {
+    const px = await import('../../proxy/daemon/index.js')
+    const explicit = new Set(Object.keys(raw).filter((k) => cmd.getOptionValueSource(k) === 'cli'))
+    try {
+      const opts = {
+        ...px.proxyDefaults,
+        ...raw,
+        minSyncPeriodMs: px.parseDuration(raw.iptablesMinSyncPeriod as string),
+        syncPeriodMs: px.parseDuration(raw.iptablesSyncPeriod as string)
+      } as Parameters<typeof px.runProxy>[0]
+      if (explicit.has('iptablesMinSyncPeriod')) explicit.add('minSyncPeriodMs')
+      if (explicit.has('iptablesSyncPeriod')) explicit.add('syncPeriodMs')
+      await px.runProxy(opts, explicit)
+    } catch (e) {
+      const code = (e as { code?: string }).code
+      fail(`proxy: ${code !== undefined ? `[${code}] ` : ''}${(e as Error).message}`)
+    }
+    process.exit(0)
+  })
+
 const netns = program.command('netns').description('network namespaces')
 netns.command('sweep')
   .description('remove namespaces left by Weft test harnesses and benchmarks (names starting with "wt")')

@@ -1,0 +1,10 @@
+/** proxy/daemon: the `weft proxy` loop, its local sources, conntrack cleanup, metrics and command line. */
+export { startProxyLoop } from './proxy.js'
+export type { ProxyLoop, ProxyLoopInit, ProxyLoopDeps, ProxyHealth, ProxyLogger } from './proxy.js'
+export { fileSource, memorySource, parseManifests } from './source.js'
+export type { FileSourceInit } from './source.js'
+export { conntrackTool, staleUdpFilters } from './conntrack.js'
+export type { Conntrack, ConntrackFilter } from './conntrack.js'
+export { ProxyMetrics } from './metrics.js'
+export { runProxy, proxyDefaults, applyConfigFile, parseDuration, cleanupAll, resolveNodePortIPs } from './cli.js'
+export type { ProxyOptions, ProxyMode } from './cli.js'
