@@ -357,3 +357,11 @@ kubectlTest('kubectl get pods -w prints watch events from one-row Tables, header
   t.regex(watch?.url ?? '', /resourceVersion=12/)
   t.regex(watch?.accept ?? '', /as=Table;v=v1;g=meta\.k8s\.io/)
 })
+
+kubectlTest('kubectl get all lists the kinds in the "all" category, with kind/name prefixes from the row objects', async (t) => {
+  if (ctx === undefined) return t.fail()
+  const r = await kubectl(ctx.url, ctx.dir, ['get', 'all', '-n', 'default'])
+  t.is(r.code, 0, r.stderr)
+  const names = r.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('NAME')).map((l) => columns(l)[0])
+  t.deepEqual(names, ['pod/web', 'service/web', 'deployment.apps/web', 'replicaset.apps/web-5d4f8'])
+})
