@@ -4,6 +4,30 @@ import * as path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { AuthError } from './errors.js'
 
+/** Writes `data` to a new temp file beside `file` (directory created 0700), fsynced, with `mode` whatever the umask. */
+async function writeTemp (file: string, data: string, mode: number): Promise<string> {
+  const dir = path.dirname(file)
+  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+  const fh = await fs.open(tmp, 'wx', mode)
+  try {
+    await fh.writeFile(data)
+    await fh.chmod(mode)
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  return tmp
+}
+
+/** fsync of the directory, so the new name survives a crash (best effort: not every filesystem supports it). */
+async function syncDir (dir: string): Promise<void> {
+  try {
+    const dh = await fs.open(dir, 'r')
+    try { await dh.sync() } finally { await dh.close() }
+  } catch { /* best effort */ }
+}
+
 /**
  * Writes `data` to `file` so that a reader (or a crash) sees the old content or
  * the new, never a torn file: a temp file in the same directory, fsync, chmod,
@@ -11,27 +35,15 @@ import { AuthError } from './errors.js'
  * whatever the umask. The directory is created (0700) when missing.
  */
 export async function writeFileAtomic (file: string, data: string, mode: number): Promise<void> {
-  const dir = path.dirname(file)
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
+  let tmp: string | undefined
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 })
-    const fh = await fs.open(tmp, 'wx', mode)
-    try {
-      await fh.writeFile(data)
-      await fh.chmod(mode)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
+    tmp = await writeTemp(file, data, mode)
     await fs.rename(tmp, file)
   } catch (err) {
-    await fs.rm(tmp, { force: true }).catch(() => {})
+    if (tmp !== undefined) await fs.rm(tmp, { force: true }).catch(() => {})
     throw new AuthError('CTRL_ERR_AUTH_IO', `cannot write ${file}: ${(err as Error).message}`, { path: file, cause: err })
   }
-  try {
-    const dh = await fs.open(dir, 'r')
-    try { await dh.sync() } finally { await dh.close() }
-  } catch { /* directory fsync is best effort (not supported on every filesystem) */ }
+  await syncDir(path.dirname(file))
 }
 
 /**
@@ -41,19 +53,10 @@ export async function writeFileAtomic (file: string, data: string, mode: number)
  * same file: exactly one wins.
  */
 export async function createFileExclusive (file: string, data: string, mode: number): Promise<boolean> {
-  const dir = path.dirname(file)
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`)
+  let tmp: string | undefined
   let created = true
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 })
-    const fh = await fs.open(tmp, 'wx', mode)
-    try {
-      await fh.writeFile(data)
-      await fh.chmod(mode)
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
+    tmp = await writeTemp(file, data, mode)
     try {
       await fs.link(tmp, file)
     } catch (err) {
@@ -63,12 +66,9 @@ export async function createFileExclusive (file: string, data: string, mode: num
   } catch (err) {
     throw new AuthError('CTRL_ERR_AUTH_IO', `cannot create ${file}: ${(err as Error).message}`, { path: file, cause: err })
   } finally {
-    await fs.rm(tmp, { force: true }).catch(() => {})
+    if (tmp !== undefined) await fs.rm(tmp, { force: true }).catch(() => {})
   }
-  try {
-    const dh = await fs.open(dir, 'r')
-    try { await dh.sync() } finally { await dh.close() }
-  } catch { /* best effort, as above */ }
+  await syncDir(path.dirname(file))
   return created
 }
 
