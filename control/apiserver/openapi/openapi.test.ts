@@ -4,6 +4,7 @@
  * restated below) and compared with the JSON form it was encoded from.
  */
 import test from 'ava'
+import fc from 'fast-check'
 import protobuf from 'protobufjs'
 import { parse as parseYaml } from 'yaml'
 import { RESOURCES } from '../resources.js'
@@ -11,6 +12,7 @@ import {
   documentHash, encodeOpenAPIv2, negotiateOpenAPIv2, openAPIv2, openAPIv2Served, openAPIv3, openAPIv3Document, OPENAPI_V2_PROTOBUF, definitionName
 } from './index.js'
 import { ProtoWriter } from './protobuf.js'
+import { encodeSchema } from './v2proto.js'
 
 type J = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -219,4 +221,48 @@ test('v3 documents: refs resolve within the document, and only referenced schema
   const apps = openAPIv3Document('apis/apps/v1') as J
   t.truthy(apps.components.schemas['io.k8s.api.autoscaling.v1.Scale'])
   t.falsy(apps.components.schemas['io.k8s.api.core.v1.Pod'])
+})
+
+// ---- property: any schema we could emit survives encodeSchema → protobufjs ----
+
+const SchemaType = protobuf.parse(GNOSTIC, { keepCase: true }).root.lookupType('openapi.v2.Schema')
+
+/** The JSON a decoded gnostic Schema stands for (the inverse of encodeSchema, written independently). */
+function schemaJson (d: J): J {
+  const out: J = {}
+  if (d._ref !== undefined) out.$ref = d._ref
+  if (d.format !== undefined) out.format = d.format
+  if (d.description !== undefined) out.description = d.description
+  if (d.type !== undefined) out.type = d.type.value?.[0]
+  if (d.required !== undefined) out.required = d.required
+  if (d.items !== undefined) out.items = schemaJson(d.items.schema[0])
+  if (d.properties !== undefined) out.properties = Object.fromEntries((d.properties.additional_properties ?? []).map((p: J) => [p.name, schemaJson(p.value ?? {})]))
+  if (d.additional_properties !== undefined) out.additionalProperties = d.additional_properties.schema !== undefined ? schemaJson(d.additional_properties.schema) : d.additional_properties.boolean
+  for (const e of d.vendor_extension ?? []) out[e.name] = parseYaml(e.value.yaml as string)
+  return out
+}
+
+const text = fc.string({ minLength: 1, maxLength: 12 })
+/** Schemas nested at most `depth` levels (items, properties, additionalProperties). */
+function schemaArb (depth: number): fc.Arbitrary<J> {
+  const sub = depth === 0 ? fc.constant({}) : schemaArb(depth - 1)
+  return fc.record({
+    $ref: text.map((x) => `#/definitions/${x}`),
+    format: fc.constantFrom('int32', 'int64', 'date-time', 'byte'),
+    description: fc.string({ minLength: 1, maxLength: 40 }),
+    type: fc.constantFrom('string', 'object', 'integer', 'boolean', 'array', 'number'),
+    required: fc.array(text, { minLength: 1, maxLength: 3 }),
+    items: sub,
+    properties: fc.dictionary(fc.stringMatching(/^[a-zA-Z][a-zA-Z0-9]{0,8}$/), sub, { maxKeys: 3 }),
+    additionalProperties: fc.oneof(fc.boolean(), sub),
+    'x-kubernetes-group-version-kind': fc.array(fc.record({ group: fc.constantFrom('', 'apps'), kind: fc.stringMatching(/^[A-Z][a-z]{1,8}$/), version: fc.constant('v1') }), { minLength: 1, maxLength: 2 }),
+    'x-kubernetes-preserve-unknown-fields': fc.boolean()
+  }, { requiredKeys: [] }) as fc.Arbitrary<J>
+}
+
+test('property: every schema decodes back to itself through gnostic\'s Schema message', (t) => {
+  fc.assert(fc.property(schemaArb(2), (s) => {
+    const decoded = SchemaType.toObject(SchemaType.decode(encodeSchema(s).finish()), { defaults: false }) as J
+    t.deepEqual(schemaJson(decoded), s)
+  }), { numRuns: 300 })
 })
