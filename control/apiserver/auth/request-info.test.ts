@@ -87,6 +87,8 @@ test('requestAttributes errors carry the status the server should answer', (t) =
     ['GET', '/api/v1/watch', 400],
     ['GET', '/api/v1/namespaces/a%zz/pods', 400],
     ['GET', '/api/v1/proxy/namespaces/ns/pods/p', 404],
+    ['GET', '/api/v1/namespaces//pods', 404],
+    ['GET', '/api/v1/namespaces/ns/configmaps/%2Fb', 404],
     ['OPTIONS', '/api/v1/pods', 405],
     ['CONNECT', '/version', 405]
   ]

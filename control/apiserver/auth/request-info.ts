@@ -19,6 +19,7 @@
  * (GET/HEAD get, POST create, PUT update, PATCH patch, DELETE delete).
  *
  * Differences from upstream: the "proxy" special verb is not served (404),
+ * an empty segment inside an API path ("//", a decoded "%2F") is refused (404),
  * and a method with no kube verb (OPTIONS, ...) is an error (405) instead of
  * the empty verb.
  */
@@ -108,6 +109,10 @@ export function requestAttributes (method: string, url: string, query?: Query): 
     apiGroup = parts[0] as string
     parts = parts.slice(1)
   }
+  // Upstream would read an empty segment ("/api/v1/namespaces//pods", or a
+  // decoded "%2F") as an empty namespace, name or resource; no such object
+  // exists, so refuse it here rather than authorize a half-empty request.
+  if (parts.includes('')) throw new AuthError('CTRL_ERR_AUTH_REQUEST', `empty path segment in ${JSON.stringify(path)}`, { httpStatus: 404 })
   const apiVersion = parts[0] as string
   parts = parts.slice(1)
 
@@ -131,7 +136,7 @@ export function requestAttributes (method: string, url: string, query?: Query): 
 
   const attrs: RequestAttributes = { verb, apiGroup, resource: parts[0] as string, apiVersion }
   if (namespace !== undefined) attrs.namespace = namespace
-  if (parts.length >= 2 && parts[1] !== '') attrs.name = parts[1] as string
+  if (parts.length >= 2) attrs.name = parts[1] as string
   if (parts.length >= 3) attrs.subresource = parts[2] as string
 
   if (attrs.name === undefined && attrs.verb === 'get') {
