@@ -24,27 +24,10 @@ import { applyPatch, PatchError } from './patch/index.js'
 import { parseIncludeObject, parseTableAccept, toTable } from './tables/index.js'
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, negotiateDiscovery } from './discovery.js'
 import { Metrics } from './metrics.js'
+import { checkRequest, requestAttributes } from './auth/index.js'
+import type { TokenAuthenticator } from './auth/index.js'
 
 export const BODY_LIMIT = 3 * 1024 * 1024
-
-export interface User { name: string, uid?: string, groups: string[] }
-
-export interface RequestAttributes {
-  verb: string
-  apiGroup: string
-  resource: string
-  subresource?: string
-  namespace?: string
-  name?: string
-  nonResourcePath?: string
-}
-
-export interface AuthHooks {
-  /** The user behind an Authorization header, or undefined (401). */
-  authenticate: (authorization: string | undefined) => User | undefined
-  /** Allowed or a reason (403). `podNodeName` lets a node authorizer look up a pod's node. */
-  authorize: (user: User, attrs: RequestAttributes, lookups: { podNodeName: (ns: string, name: string) => Promise<string | undefined> }) => Promise<{ allowed: boolean, reason: string }> | { allowed: boolean, reason: string }
-}
 
 export interface ApiServerOptions {
   store: Store
@@ -53,8 +36,8 @@ export interface ApiServerOptions {
   serviceNodePortRange?: string
   /** HTTPS when given; plain HTTP otherwise (tests, or behind a proxy). */
   tls?: { key: string, cert: string }
-  /** Without hooks every request is allowed (only for loopback tests). */
-  auth?: AuthHooks
+  /** Bearer-token authentication + the three-role authorizer; without it every request is allowed (loopback tests only). */
+  authenticator?: Pick<TokenAuthenticator, 'authenticate'>
   /** Address clients reach the server at, for /api's serverAddressByClientCIDRs and the kubernetes Service. */
   advertiseAddress?: string
   bookmarkIntervalMs?: number
@@ -124,40 +107,41 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
     void req
   })
 
-  // Authentication and authorization for every request.
-  app.addHook('onRequest', async (req, reply) => {
-    (req as unknown as { startedAt: bigint }).startedAt = process.hrtime.bigint()
-    if (opts.auth === undefined) return
-    const user = opts.auth.authenticate(req.headers.authorization)
-    if (user === undefined) {
-      await sendStatus(reply, new ApiError('CTRL_ERR_API_UNAUTHORIZED', 'Unauthorized'))
-      return reply
+  // Authentication and authorization for every request, once the body is parsed (node rules look at a created object's name).
+  app.addHook('onRequest', async (req) => { (req as unknown as { startedAt: bigint }).startedAt = process.hrtime.bigint() })
+  const lookups = {
+    podNodeName: async (ns: string, name: string): Promise<string | undefined> => {
+      try {
+        const pod = await registry.get(resourceFor('', 'v1', 'pods') as ResourceInfo, ns, name)
+        const n = (pod.spec as Obj | undefined)?.nodeName
+        return typeof n === 'string' ? n : ''
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 'CTRL_ERR_API_NOT_FOUND') return undefined
+        throw e
+      }
     }
-    ;(req as unknown as { user: User }).user = user
-    const attrs = requestAttributes(req)
-    const decision = await opts.auth.authorize(user, attrs, {
-      podNodeName: async (ns, name) => {
-        try {
-          const pod = await registry.get(resourceFor('', 'v1', 'pods') as ResourceInfo, ns, name)
-          const n = (pod.spec as Obj | undefined)?.nodeName
-          return typeof n === 'string' && n !== '' ? n : undefined
-        } catch { return undefined }
+  }
+  if (opts.authenticator !== undefined) {
+    const authenticator = opts.authenticator
+    app.addHook('preHandler', async (req, reply) => {
+      let createName: string | undefined
+      if (req.method === 'POST' && Buffer.isBuffer(req.body)) {
+        try { createName = (meta(parseBodyText(req.body.toString('utf8'), String(req.headers['content-type'] ?? JSON_TYPE)) as Obj).name as string | undefined) } catch {}
+      }
+      const r = await checkRequest({ authenticator, lookups }, { method: req.method, url: req.url, authorization: req.headers.authorization, createName })
+      if (!r.allowed) {
+        await reply.code(r.httpStatus).type(JSON_TYPE).send(JSON.stringify(r.body))
+        return reply
       }
     })
-    if (!decision.allowed) {
-      const what = attrs.nonResourcePath !== undefined
-        ? `cannot ${attrs.verb} path "${attrs.nonResourcePath}"`
-        : `cannot ${attrs.verb} resource "${attrs.resource}${attrs.subresource !== undefined ? `/${attrs.subresource}` : ''}" in API group "${attrs.apiGroup}"${attrs.namespace !== undefined ? ` in the namespace "${attrs.namespace}"` : attrs.name === undefined ? ' at the cluster scope' : ''}`
-      await sendStatus(reply, new ApiError('CTRL_ERR_API_FORBIDDEN', `${attrs.resource !== '' ? `${attrs.resource}${attrs.name !== undefined ? ` "${attrs.name}"` : ''} is forbidden: ` : 'forbidden: '}User "${user.name}" ${what}${decision.reason !== '' ? `: ${decision.reason}` : ''}`,
-        { ...(attrs.name !== undefined ? { name: attrs.name } : {}), group: attrs.apiGroup, kind: attrs.resource }))
-      return reply
-    }
-  })
+  }
   app.addHook('onResponse', async (req, reply) => {
     const started = (req as unknown as { startedAt?: bigint }).startedAt
-    const attrs = requestAttributes(req)
-    if (started !== undefined && attrs.verb !== 'watch') {
-      metrics.observeRequest(attrs.verb, attrs.resource, reply.statusCode, Number(process.hrtime.bigint() - started) / 1e9)
+    let verb = req.method.toLowerCase()
+    let resource = ''
+    try { const a = requestAttributes(req.method, req.url); verb = a.verb; resource = a.resource } catch {}
+    if (started !== undefined && verb !== 'watch') {
+      metrics.observeRequest(verb, resource, reply.statusCode, Number(process.hrtime.bigint() - started) / 1e9)
     }
   })
 
@@ -547,38 +531,6 @@ export function parseTarget (group: string, version: string, rest: string[]): Ta
   }
   if (!info.namespaced && namespace !== undefined) throw new ApiError('CTRL_ERR_API_NOT_FOUND', 'the server could not find the requested resource')
   return { info, namespace, name, subresource: sub, watchPath }
-}
-
-/** kube's RequestInfo for the authorizer and metrics. */
-export function requestAttributes (req: FastifyRequest): RequestAttributes {
-  const url = req.url.split('?')[0] as string
-  const parts = url.split('/').filter((s) => s !== '')
-  const q = req.query as Record<string, string | undefined> | undefined
-  const method = req.method
-  const isApi = parts[0] === 'api' ? parts.length >= 3 : parts[0] === 'apis' ? parts.length >= 4 : false
-  if (!isApi) return { verb: method.toLowerCase(), apiGroup: '', resource: '', nonResourcePath: url }
-  const group = parts[0] === 'api' ? '' : parts[1] as string
-  const version = parts[0] === 'api' ? parts[1] as string : parts[2] as string
-  let t: Target
-  try { t = parseTarget(group, version, parts.slice(parts[0] === 'api' ? 2 : 3).map(decodeURIComponent)) } catch {
-    return { verb: method.toLowerCase(), apiGroup: group, resource: parts[parts[0] === 'api' ? 2 : 3] ?? '' }
-  }
-  const watch = t.watchPath || q?.watch === 'true' || q?.watch === '1'
-  let verb: string
-  switch (method) {
-    case 'GET': case 'HEAD': verb = watch ? 'watch' : t.name === undefined ? 'list' : 'get'; break
-    case 'POST': verb = 'create'; break
-    case 'PUT': verb = 'update'; break
-    case 'PATCH': verb = 'patch'; break
-    case 'DELETE': verb = t.name === undefined ? 'deletecollection' : 'delete'; break
-    default: verb = method.toLowerCase()
-  }
-  const out: RequestAttributes = { verb, apiGroup: group, resource: t.info.plural }
-  if (t.subresource !== undefined) out.subresource = t.subresource
-  if (t.info.plural === 'namespaces' && t.name !== undefined) out.namespace = t.name
-  else if (t.namespace !== undefined) out.namespace = t.namespace
-  if (t.name !== undefined) out.name = t.name
-  return out
 }
 
 function listOptions (info: ResourceInfo, q: Record<string, string | undefined>): ListOptions {

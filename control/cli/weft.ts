@@ -143,6 +143,36 @@ program.command('bgp')
     }
   })
 
+program.command('apiserver')
+  .description('Kubernetes-compatible API server (flag names as kube-apiserver)')
+  .option('--secure-port <port>', 'HTTPS port', (v) => parsePort(v), 6443)
+  .option('--bind-address <ip>', 'address to listen on', '0.0.0.0')
+  .option('--advertise-address <ip>', 'address other components reach this server at (default: the bind address or the first non-loopback IPv4)')
+  .option('--data-dir <dir>', 'CA, serving certificate, tokens.csv, admin.kubeconfig and the embedded store', '/var/lib/weft/apiserver')
+  .option('--etcd-servers <urls>', 'comma-separated etcd v3 client URLs: store everything in etcd instead of the embedded store')
+  .option('--etcd-prefix <prefix>', 'prefix of every key in etcd (kube-apiserver writes /registry/... under it)')
+  .option('--storage-backend <kind>', 'embedded (default), etcd3 (default with --etcd-servers) or memory (nothing survives a restart)')
+  .option('--service-cluster-ip-range <cidrs>', 'ClusterIP range(s), one per family', '10.96.0.0/12')
+  .option('--service-node-port-range <range>', 'NodePort range', '30000-32767')
+  .option('--token-auth-file <file>', 'bearer tokens, CSV: token,user,uid,"group1,group2" (default: <data-dir>/tokens.csv with an admin token)')
+  .option('--tls-cert-file <file>', 'serving certificate (default: generated in the data dir from its own CA)')
+  .option('--tls-private-key-file <file>', 'key of --tls-cert-file')
+  .option('--etcd-compaction-interval <seconds>', 'compact the store this often (0: never)', (v) => Number(v), 300)
+  .option('--log-level <level>', 'pino log level', 'info')
+  .action(async (opts: Record<string, unknown>) => {
+    const api = await import('../../control/apiserver/index.js')
+    const b = opts.storageBackend
+    if (b !== undefined && b !== 'embedded' && b !== 'etcd3' && b !== 'memory') fail(`--storage-backend: "${String(b)}" is not one of embedded, etcd3, memory`)
+    if (!Number.isInteger(opts.etcdCompactionInterval) || (opts.etcdCompactionInterval as number) < 0) fail('--etcd-compaction-interval must be a whole number of seconds')
+    try {
+      await api.runApiserver(opts as unknown as Parameters<typeof api.runApiserver>[0])
+    } catch (e) {
+      const code = (e as { code?: string }).code
+      fail(`apiserver: ${code !== undefined ? `[${code}] ` : ''}${(e as Error).message}`)
+    }
+    process.exit(0)
+  })
+
 function parsePort (v: string): number {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is 0-65535')
