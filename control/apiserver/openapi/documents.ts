@@ -159,8 +159,8 @@ export function openAPIv3Document (root: string, resources: readonly ResourceInf
   }
 }
 
-/** Hash of a document as kube-openapi computes it: SHA-512 of the served JSON bytes, upper-case hex. */
-export function documentHash (body: string): string {
+/** Hash of a document as kube-openapi computes it: SHA-512 of the served bytes, upper-case hex. */
+export function documentHash (body: string | Uint8Array): string {
   return createHash('sha512').update(body).digest('hex').toUpperCase()
 }
 

@@ -266,3 +266,24 @@ test('property: every schema decodes back to itself through gnostic\'s Schema me
     t.deepEqual(schemaJson(decoded), s)
   }), { numRuns: 300 })
 })
+
+test('route surface: openapiV2 negotiates and carries a strong ETag; openapiV3Index/Document serve the hashed bytes', async (t) => {
+  const { openapiV2, openapiV3Index, openapiV3Document } = await import('./index.js')
+  const pb = openapiV2('application/com.github.proto-openapi.spec.v2@v1.0+protobuf')
+  t.is(pb.contentType, OPENAPI_V2_PROTOBUF)
+  t.true(Buffer.isBuffer(pb.body))
+  t.deepEqual(decode(pb.body as Buffer).swagger, '2.0')
+  t.is(pb.etag, `"${documentHash(pb.body)}"`)
+  const js = openapiV2('application/json')
+  t.is(js.contentType, 'application/json')
+  t.is((JSON.parse(js.body as string) as J).swagger, '2.0')
+  t.not(js.etag, pb.etag)
+  t.deepEqual(openapiV2(undefined), js)
+  const index = openapiV3Index()
+  for (const [root, { serverRelativeURL }] of Object.entries(index.paths)) {
+    const body = openapiV3Document(root)
+    if (body === undefined) return t.fail(root)
+    t.is(serverRelativeURL, `/openapi/v3/${root}?hash=${documentHash(body)}`)
+  }
+  t.is(openapiV3Document('apis/nope/v1'), undefined)
+})
