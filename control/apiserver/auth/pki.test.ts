@@ -151,12 +151,19 @@ test('a corrupt, half or mismatched CA is an error and is never overwritten', as
 })
 
 test('an unreadable CA file is an error, not a reason to make a new CA', async (t) => {
-  if (process.getuid?.() === 0) { t.pass('root reads any file; covered by the corrupt-file test'); return }
   const dir = tmpDir(t)
+  const p = pkiPaths(dir)
   await ensurePki(dir, { hosts: [] })
-  fs.chmodSync(pkiPaths(dir).caKey, 0)
+  const caCert = fs.readFileSync(p.caCert, 'utf8')
+  // A directory where the key should be: unreadable even for root (EISDIR), unlike a chmod 000 file.
+  fs.rmSync(p.caKey)
+  fs.mkdirSync(p.caKey)
   const err = await t.throwsAsync(ensurePki(dir, { hosts: [] }))
   t.is((err as AuthError).code, 'CTRL_ERR_AUTH_PKI_CORRUPT')
+  t.is((err as AuthError).path, p.caKey)
+  t.regex(err?.message ?? '', /cannot read CA file .*ca\.key/)
+  t.is(fs.readFileSync(p.caCert, 'utf8'), caCert)
+  t.true(fs.statSync(p.caKey).isDirectory())
 })
 
 test('a serving pair that is half written or mismatched is re-issued; one that does not parse is an error', async (t) => {
