@@ -315,3 +315,14 @@ test('a CA key whose certificate is being written by another process is waited f
   t.is(mine.caCertPem, theirs.caCertPem)
   t.false(mine.created.ca)
 })
+
+test('an operator CA with a key type Weft cannot sign with is a clear error', async (t) => {
+  const dir = tmpDir(t)
+  const p = pkiPaths(dir)
+  fs.mkdirSync(p.dir, { recursive: true })
+  openssl('req', '-x509', '-newkey', 'ed25519', '-nodes', '-keyout', p.caKey, '-out', p.caCert, '-days', '30',
+    '-subj', '/CN=ed-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign')
+  const err = await t.throwsAsync(ensurePki(dir, { hosts: [] }))
+  t.is((err as AuthError).code, 'CTRL_ERR_AUTH_PKI_CORRUPT')
+  t.regex(err?.message ?? '', /key type ed25519 cannot sign/)
+})

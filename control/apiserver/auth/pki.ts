@@ -142,7 +142,7 @@ async function signerOf (key: crypto.KeyObject): Promise<{ key: CryptoKey, algor
   if (key.asymmetricKeyType === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve
     const namedCurve = curve === 'prime256v1' ? 'P-256' : curve === 'secp384r1' ? 'P-384' : curve === 'secp521r1' ? 'P-521' : undefined
-    if (namedCurve === undefined) throw new Error(`unsupported EC curve ${String(curve)}`)
+    if (namedCurve === undefined) throw unsupported(`EC curve ${String(curve)}`)
     const k = await crypto.webcrypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve }, false, ['sign'])
     return { key: k, algorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams }
   }
@@ -150,8 +150,11 @@ async function signerOf (key: crypto.KeyObject): Promise<{ key: CryptoKey, algor
     const k = await crypto.webcrypto.subtle.importKey('pkcs8', der, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign'])
     return { key: k, algorithm: { name: 'RSASSA-PKCS1-v1_5' } }
   }
-  throw new Error(`unsupported CA key type ${String(key.asymmetricKeyType)}`)
+  throw unsupported(`key type ${String(key.asymmetricKeyType)}`)
 }
+
+const unsupported = (what: string): AuthError => new AuthError('CTRL_ERR_AUTH_PKI_CORRUPT',
+  `the CA key's ${what} cannot sign the serving certificate here (ECDSA P-256/P-384/P-521 or RSA)`)
 
 interface LoadedPair { cert: crypto.X509Certificate, key: crypto.KeyObject, certPem: string, keyPem: string }
 
