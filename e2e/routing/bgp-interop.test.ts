@@ -354,3 +354,57 @@ test('[kernel] a malformed UPDATE from a raw socket: attribute errors are treat-
   const n = (await neighbors(w))[0]
   t.regex(n?.lastError ?? '', /bad-message \(sent 3\/1\)/)
 })
+
+function kernelRoutes (sb: Sandbox, h: Host): Map<string, string[]> {
+  const nl = sb.netlink(h.ns)
+  try {
+    const out = new Map<string, string[]>()
+    for (const r of nl.routes({ family: 4, table: 254 })) {
+      if (r.protocol !== FIB_PROTO) continue
+      out.set(r.dst, r.multipath !== undefined && r.multipath.length > 0 ? r.multipath.map((x) => x.gw ?? '').sort() : [r.gw ?? ''])
+    }
+    return out
+  } finally { nl.close() }
+}
+
+test('[kernel] FIB: best routes installed with our protocol number, ECMP across two BIRD peers, withdrawn on session loss, repaired after a manual delete', async (t) => {
+  if (!skipUnlessTools(t, 'bird')) return
+  const sb = sandbox(t, 'bgpfib')
+  const topo = await underlayTopology(sb, { hosts: 3 })
+  const [hw, b1, b2] = topo.hosts as [Host, Host, Host]
+  const accept = { import: 'accept', export: 'reject' }
+  const w = await startWeft(t, sb, hw, {
+    routerId: hw.ip, asn: 65001, fib: { enabled: true, ecmp: true, resyncSeconds: 1 },
+    peers: [
+      { address: b1.ip, asn: 65002, families: ['ipv4'], policy: accept, holdTime: 9, connectRetryTime: 1 },
+      { address: b2.ip, asn: 65003, families: ['ipv4'], policy: accept, holdTime: 9, connectRetryTime: 1 }
+    ]
+  })
+  const bird1 = await startBird(t, sb, b1, `router id ${b1.ip};
+protocol device {}
+protocol static s4 { ipv4; route 10.5.0.0/24 blackhole; route 10.6.0.0/24 blackhole; }
+protocol bgp w { local as 65002; neighbor ${hw.ip} as 65001; ${birdTimers} ipv4 { import none; export where proto = "s4"; }; }
+`)
+  await startBird(t, sb, b2, `router id ${b2.ip};
+protocol device {}
+protocol static s4 { ipv4; route 10.5.0.0/24 blackhole; }
+protocol bgp w { local as 65003; neighbor ${hw.ip} as 65001; ${birdTimers} ipv4 { import none; export where proto = "s4"; }; }
+`)
+  await until(() => kernelRoutes(sb, hw).get('10.5.0.0/24')?.length === 2 && kernelRoutes(sb, hw).has('10.6.0.0/24'), 30_000,
+    () => `kernel routes: ${JSON.stringify([...kernelRoutes(sb, hw)])}`)
+  t.deepEqual(kernelRoutes(sb, hw).get('10.5.0.0/24'), [b1.ip, b2.ip].sort(), 'ECMP over both peers')
+  t.deepEqual(kernelRoutes(sb, hw).get('10.6.0.0/24'), [b1.ip])
+  // Someone deletes our route by hand: the next reconcile puts it back.
+  await sb.exec(hw.ns, 'ip', ['route', 'del', '10.6.0.0/24', 'proto', String(FIB_PROTO)])
+  t.false(kernelRoutes(sb, hw).has('10.6.0.0/24'))
+  await until(() => kernelRoutes(sb, hw).has('10.6.0.0/24'), 10_000, () => 'route restored')
+  // b1's session goes away: its routes leave the kernel, the ECMP route shrinks to b2.
+  await bird1.cli('disable w')
+  await until(() => !kernelRoutes(sb, hw).has('10.6.0.0/24') && kernelRoutes(sb, hw).get('10.5.0.0/24')?.length === 1, 10_000,
+    () => `kernel routes: ${JSON.stringify([...kernelRoutes(sb, hw)])}`)
+  t.deepEqual(kernelRoutes(sb, hw).get('10.5.0.0/24'), [b2.ip])
+  // A clean stop removes what we installed.
+  await api(w, 'POST', '/v1/shutdown', {})
+  await until(() => kernelRoutes(sb, hw).size === 0, 10_000, () => 'routes removed on stop')
+  t.pass()
+})
