@@ -189,7 +189,7 @@ async function server (seen: Seen[], opts: { legacyDiscovery?: boolean } = {}): 
   })
   const listOf = (group: string, version: string, plural: string, accept: string | undefined, reply: FastifyReply): FastifyReply => {
     const info = resourceFor(group, version, plural)
-    const canned = CANNED[plural]
+    const canned = plural === 'pods' ? { objects: [pod] } : CANNED[plural]
     if (info === undefined || canned === undefined) return reply.code(404).send({})
     const n = parseTableAccept(accept)
     if (n.table) return reply.header('Content-Type', n.contentType).send(JSON.stringify(toTable(info, canned.objects, { now: new Date(), includeObject: 'Metadata', resourceVersion: '12' })))
@@ -205,9 +205,9 @@ async function server (seen: Seen[], opts: { legacyDiscovery?: boolean } = {}): 
 
 interface Run { stdout: string, stderr: string, code: number }
 
-function kubectl (url: string, dir: string, args: string[], stdin?: string): Promise<Run> {
+function kubectl (url: string, dir: string, args: string[], stdin?: string, binary = KUBECTL): Promise<Run> {
   return new Promise((resolve) => {
-    const child = execFile(KUBECTL, [`--server=${url}`, `--cache-dir=${path.join(dir, 'cache')}`, '--request-timeout=20s', ...args], {
+    const child = execFile(binary, [`--server=${url}`, `--cache-dir=${path.join(dir, 'cache')}`, '--request-timeout=20s', ...args], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KUBECONFIG: path.join(dir, 'kubeconfig') },
       timeout: 60_000
     }, (err, stdout, stderr) => {
@@ -364,4 +364,41 @@ kubectlTest('kubectl get all lists the kinds in the "all" category, with kind/na
   t.is(r.code, 0, r.stderr)
   const names = r.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('NAME')).map((l) => columns(l)[0])
   t.deepEqual(names, ['pod/web', 'service/web', 'deployment.apps/web', 'replicaset.apps/web-5d4f8'])
+})
+
+kubectlTest('kubectl get pods -A adds NAMESPACE from the row objects', async (t) => {
+  if (ctx === undefined) return t.fail()
+  const r = await kubectl(ctx.url, ctx.dir, ['get', 'pods', '-A'])
+  t.is(r.code, 0, r.stderr)
+  t.deepEqual(r.stdout.trimEnd().split('\n').map(columns), [
+    ['NAMESPACE', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE'],
+    ['default', 'web', '1/1', 'Running', '2 (30m ago)', '2d2h']
+  ])
+})
+
+// Debian bookworm's kubectl 1.20 (package kubernetes-client) validates on the client against /openapi/v2 and never
+// asks for aggregated discovery or /openapi/v3. Run when WEFT_KUBECTL_120 names that binary (installing the package
+// would replace /usr/bin/kubectl; `apt-get download kubernetes-client && dpkg-deb -x` it elsewhere).
+const KUBECTL_120 = process.env.WEFT_KUBECTL_120
+const kubectl120Test = haveKubectl && KUBECTL_120 !== undefined && fs.existsSync(KUBECTL_120) ? test.serial : test.serial.skip
+
+kubectl120Test('kubectl 1.20: Tables through legacy discovery, client-side validation against the v2 protobuf, explain', async (t) => {
+  if (ctx === undefined || KUBECTL_120 === undefined) return t.fail()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-kubectl120-'))
+  try {
+    const run = async (args: string[], stdin?: string): Promise<Run> => await kubectl(ctx?.url ?? '', dir, args, stdin, KUBECTL_120)
+    const get = await run(['get', 'pods', '-n', 'default', '-o', 'wide'])
+    t.is(get.code, 0, get.stderr)
+    t.deepEqual(columns(get.stdout.trimEnd().split('\n')[1] ?? ''), ['web', '1/1', 'Running', '2 (30m ago)', '2d2h', '10.244.1.7', 'node-1', '<none>', '<none>'])
+    const ok = await run(['create', '-f', '-'], manifest('  - name: c\n    image: busybox\n').replace('NAME', 'made'))
+    t.is(ok.code, 0, ok.stderr)
+    const bad = await run(['create', '-f', '-'], manifest('  - name: c\n    image: busybox\n').replace('NAME', 'bad').replace('spec:', 'bogus: 1\nspec:'))
+    t.not(bad.code, 0)
+    t.regex(bad.stderr, /unknown field "bogus" in io\.k8s\.api\.core\.v1\.Pod/)
+    const explain = await run(['explain', 'deployments'])
+    t.is(explain.code, 0, explain.stderr)
+    t.regex(explain.stdout, /KIND:\s+Deployment/)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
 })
