@@ -227,11 +227,11 @@ test('a leaf certificate in ca.crt is refused as a CA', async (t) => {
 })
 
 test('SAN list: defaults first, duplicates and case folded, invalid names refused', (t) => {
-  t.deepEqual(wantedSans({ hosts: ['LOCALHOST', 'Node-1', '::0001', '10.0.0.1'], serviceCidr: '10.0.0.0/24' }), [
+  t.deepEqual(wantedSans({ hosts: ['LOCALHOST', 'Node-1', '::0001', '10.0.0.1', 'my_host', 'fqdn.example.', 'FQDN.example'], serviceCidr: '10.0.0.0/24' }), [
     'localhost', '127.0.0.1', '::1', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc',
-    'kubernetes.default.svc.cluster.local', 'node-1', '10.0.0.1'
+    'kubernetes.default.svc.cluster.local', 'node-1', '10.0.0.1', 'my_host', 'fqdn.example'
   ])
-  for (const bad of ['', 'has space', 'under_score.example', '-lead.example']) {
+  for (const bad of ['', '.', 'has space', '-lead.example', 'a..b', 'a/b', `${'x'.repeat(64)}.example`]) {
     const err = t.throws(() => wantedSans({ hosts: [bad] }))
     t.is((err as AuthError).code, 'CTRL_ERR_AUTH_INVALID', bad)
   }
@@ -325,4 +325,12 @@ test('an operator CA with a key type Weft cannot sign with is a clear error', as
   const err = await t.throwsAsync(ensurePki(dir, { hosts: [] }))
   t.is((err as AuthError).code, 'CTRL_ERR_AUTH_PKI_CORRUPT')
   t.regex(err?.message ?? '', /key type ed25519 cannot sign/)
+})
+
+test('a hostname with an underscore (os.hostname() may return one) is issued', async (t) => {
+  const dir = tmpDir(t)
+  await ensurePki(dir, { hosts: ['my_host', 'Box.Example.'] })
+  const text = openssl('x509', '-in', pkiPaths(dir).cert, '-noout', '-ext', 'subjectAltName')
+  t.regex(text, /DNS:my_host, DNS:box\.example\n/)
+  t.is((await ensurePki(dir, { hosts: ['MY_HOST', 'box.example'] })).created.serving, false)
 })

@@ -75,7 +75,7 @@ export function normaliseSan (host: string): string {
   const v = net.isIP(h)
   if (v === 6) return new Address6(h).correctForm()
   if (v === 4) return h
-  return h.toLowerCase()
+  return h.toLowerCase().replace(/\.$/, '') // "example.com." is the same name
 }
 
 /** The first address of each range of a (possibly dual-stack, comma-separated) service CIDR: 10.96.0.0/12 ⇒ 10.96.0.1. */
@@ -91,7 +91,9 @@ export function firstServiceIps (serviceCidr: string): string[] {
   })
 }
 
-const dnsName = /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/
+// Labels of letters, digits, '-' and '_' (Go's verifier accepts '_' in names, and
+// os.hostname() may return one), not starting or ending with '-'.
+const dnsName = /^(\*\.)?[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/
 
 /** The SAN list the serving certificate must carry: defaults, then hosts, then service IPs, without duplicates. */
 export function wantedSans (opts: Pick<PkiOptions, 'hosts' | 'serviceCidr'>): string[] {
