@@ -20,8 +20,9 @@ export async function runBgpd (opts: BgpdOptions): Promise<void> {
   const log = pino({ level: opts.logLevel ?? 'info', base: { daemon: 'bgpd', routerId: cfg.routerId } }, pino.destination(2)) as unknown as Logger
   let fib: FibInstaller | undefined
   let restarting = false
-  if (cfg.fib.enabled) {
-    fib = new FibInstaller(cfg.fib, { netlink: new LinuxNetNS().netlink(), log: log.child({ component: 'fib' }) })
+  const netlink = cfg.fib.enabled ? new LinuxNetNS().netlink() : undefined
+  if (netlink !== undefined) {
+    fib = new FibInstaller(cfg.fib, { netlink, log: log.child({ component: 'fib' }) })
     const left = fib.existing()
     if (left > 0) {
       // RFC 4724: routes of our protocol survived a restart of ours; keep forwarding on them until the peers
@@ -49,6 +50,7 @@ export async function runBgpd (opts: BgpdOptions): Promise<void> {
       if (graceful) speaker.abandon()
       else await speaker.stop()
       fib?.close(graceful)
+      netlink?.close()
       await api.close()
       try { fs.unlinkSync(cfg.api.socket) } catch { /* gone */ }
       done()

@@ -56,12 +56,11 @@ export class FibInstaller implements RouteSink {
     this.#timer.unref()
   }
 
-  /** Stops the resync loop; with `keep` the routes stay (graceful restart), else they are removed. */
+  /** Stops the resync loop; with `keep` the routes stay (graceful restart), else they are removed. The netlink handle stays open (its owner closes it). */
   close (keep = false): void {
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#timer = undefined
     if (!keep) for (const r of this.#ours()) this.#delete(r)
-    this.#nl.close()
   }
 
   changed (prefixes: readonly string[], rib: Rib): void {
