@@ -118,12 +118,12 @@ export async function startApiserver (opts: ApiserverOptions, logger?: Logger): 
     authenticator,
     advertiseAddress: `${advertise.includes(':') ? `[${advertise}]` : advertise}:${opts.securePort}`
   })
-  await bootstrap(server.registry, { advertiseIP: advertise, securePort: opts.securePort })
   const finalizer = new NamespaceFinalizer(server.registry, log)
   finalizer.start()
   const stopCompactor = opts.etcdCompactionInterval > 0 ? startCompactor(server.registry, log, opts.etcdCompactionInterval * 1000) : () => {}
   await server.app.listen({ host: opts.bindAddress, port: opts.securePort })
   const port = (server.app.server.address() as { port: number }).port
+  await bootstrap(server.registry, { advertiseIP: advertise, securePort: port })
   const host = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`
   const kubeconfig = path.join(opts.dataDir, 'admin.kubeconfig')

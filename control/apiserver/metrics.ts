@@ -5,6 +5,9 @@
  */
 const buckets = [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60]
 
+/** kube-apiserver's metric verbs (endpoints/metrics: CleanVerb). */
+const kubeVerb: Record<string, string> = { create: 'POST', update: 'PUT', get: 'GET', list: 'LIST', watch: 'WATCH', patch: 'PATCH', delete: 'DELETE', deletecollection: 'DELETE' }
+
 interface Hist { counts: number[], sum: number, count: number }
 
 export class Metrics {
@@ -13,9 +16,10 @@ export class Metrics {
   private watches = 0
 
   observeRequest (verb: string, resource: string, code: number, seconds: number): void {
-    const k = `verb="${verb.toUpperCase()}",resource="${resource}",code="${code}"`
+    verb = kubeVerb[verb] ?? verb.toUpperCase()
+    const k = `verb="${verb}",resource="${resource}",code="${code}"`
     this.requests.set(k, (this.requests.get(k) ?? 0) + 1)
-    const dk = `verb="${verb.toUpperCase()}",resource="${resource}"`
+    const dk = `verb="${verb}",resource="${resource}"`
     let h = this.durations.get(dk)
     if (h === undefined) { h = { counts: buckets.map(() => 0), sum: 0, count: 0 }; this.durations.set(dk, h) }
     for (let i = 0; i < buckets.length; i++) if (seconds <= (buckets[i] as number)) h.counts[i] = (h.counts[i] as number) + 1

@@ -24,6 +24,7 @@ import { applyPatch, PatchError } from './patch/index.js'
 import { parseIncludeObject, parseTableAccept, toTable } from './tables/index.js'
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, negotiateDiscovery } from './discovery.js'
 import { Metrics } from './metrics.js'
+import { openapiV2, openapiV3Document, openapiV3Index } from './openapi/index.js'
 import { checkRequest, requestAttributes } from './auth/index.js'
 import type { TokenAuthenticator } from './auth/index.js'
 
@@ -186,8 +187,6 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
     return await reply.type(JSON_TYPE).send(apiGroupList())
   })
   // OpenAPI
-  const oaMod = './openapi/index.js'
-  const { openapiV2, openapiV3Document, openapiV3Index } = await import(oaMod).catch(() => ({ openapiV2: () => { throw new ApiError('CTRL_ERR_API_NOT_FOUND', 'no openapi yet') }, openapiV3Document: () => undefined, openapiV3Index: () => ({}) })) as any
   app.get('/openapi/v2', async (req, reply) => {
     const v2 = openapiV2(req.headers.accept)
     return await reply.type(v2.contentType).header('etag', v2.etag).send(v2.body)
@@ -527,7 +526,8 @@ export function parseTarget (group: string, version: string, rest: string[]): Ta
   const info = resource !== undefined ? resourceFor(group, version, resource) : undefined
   if (info === undefined || extra.length > 0) throw new ApiError('CTRL_ERR_API_NOT_FOUND', 'the server could not find the requested resource')
   if (info.plural === 'namespaces') {
-    return { info, namespace: undefined, name: namespace ?? name, subresource: namespace !== undefined ? name : sub, watchPath }
+    // /namespaces/{name}[/status|/finalize]: the namespace is the object itself.
+    return { info, namespace: undefined, name, subresource: sub, watchPath }
   }
   if (!info.namespaced && namespace !== undefined) throw new ApiError('CTRL_ERR_API_NOT_FOUND', 'the server could not find the requested resource')
   return { info, namespace, name, subresource: sub, watchPath }
