@@ -19,7 +19,7 @@ const fixture = (): { services: Service[], slices: ReturnType<typeof slice>[] } 
   slices: [slice('ns3', 'svc3', [{ ip: '10.180.0.3' }]), slice('ns4', 'svc4', [{ ip: '10.180.0.4' }, { ip: '10.180.0.5' }])]
 })
 
-test('golden: the whole table for a NodePort, an affinity and an endpointless service (kube-proxy names and hashes)', (t) => {
+test('golden: the whole table for a NodePort, an affinity and an endpointless service (kube-proxy names and hashes; endpoint chains only with affinity)', (t) => {
   const { services, slices } = fixture()
   const nft = fakeProxyNft()
   nftablesProxier(cfg, { nft }).sync(stateOf(trackerWith(services, slices), 4), 'full')
@@ -44,28 +44,34 @@ test('a partial sync is proportional to the change: one new service among 300 wr
   t.is(st.servicesWritten, 1)
   t.deepEqual(p.lastTransaction.trim().split('\n'), [
     'add chain ip kube-proxy service-PMWL3UFD-new/web/tcp/p80',
-    'add chain ip kube-proxy endpoint-32SXQNRH-new/web/tcp/p80__10.180.9.10/80',
-    'add chain ip kube-proxy endpoint-SUBRUHNQ-new/web/tcp/p80__10.180.9.9/80',
     'add rule ip kube-proxy service-PMWL3UFD-new/web/tcp/p80 ip daddr 172.30.9.9 tcp dport 80 ip saddr != { 10.0.0.0/8 } jump mark-for-masquerade',
-    'add rule ip kube-proxy service-PMWL3UFD-new/web/tcp/p80 numgen random mod 2 vmap { 0 : goto endpoint-32SXQNRH-new/web/tcp/p80__10.180.9.10/80, 1 : goto endpoint-SUBRUHNQ-new/web/tcp/p80__10.180.9.9/80 }',
-    'add rule ip kube-proxy endpoint-32SXQNRH-new/web/tcp/p80__10.180.9.10/80 ip saddr 10.180.9.10 jump mark-for-masquerade',
-    'add rule ip kube-proxy endpoint-32SXQNRH-new/web/tcp/p80__10.180.9.10/80 meta l4proto tcp dnat to 10.180.9.10:80',
-    'add rule ip kube-proxy endpoint-SUBRUHNQ-new/web/tcp/p80__10.180.9.9/80 ip saddr 10.180.9.9 jump mark-for-masquerade',
-    'add rule ip kube-proxy endpoint-SUBRUHNQ-new/web/tcp/p80__10.180.9.9/80 meta l4proto tcp dnat to 10.180.9.9:80',
+    'add rule ip kube-proxy service-PMWL3UFD-new/web/tcp/p80 meta l4proto tcp dnat to numgen random mod 2 map { 0 : 10.180.9.10 . 80, 1 : 10.180.9.9 . 80 }',
     'add element ip kube-proxy cluster-ips { 172.30.9.9 }',
-    'add element ip kube-proxy service-ips { 172.30.9.9 . tcp . 80 : goto service-PMWL3UFD-new/web/tcp/p80 }'
+    'add element ip kube-proxy service-ips { 172.30.9.9 . tcp . 80 : goto service-PMWL3UFD-new/web/tcp/p80 }',
+    'add element ip kube-proxy hairpin { 10.180.9.10 . 10.180.9.10 }',
+    'add element ip kube-proxy hairpin { 10.180.9.9 . 10.180.9.9 }'
   ])
   t.true(st.bytes * 50 < full.bytes)
-  // Removing an endpoint rewrites the service chain and deletes the endpoint chain, nothing else.
+  // Removing an endpoint rewrites the service chain and drops its hairpin element, nothing else.
   tr.event({ type: 'MODIFIED', kind: 'EndpointSlice', object: slice('new', 'web', [{ ip: '10.180.9.9' }]) })
   p.sync(stateOf(tr, 4), tr.checkout().changed)
   t.deepEqual(p.lastTransaction.trim().split('\n'), [
     'flush chain ip kube-proxy service-PMWL3UFD-new/web/tcp/p80',
     'add rule ip kube-proxy service-PMWL3UFD-new/web/tcp/p80 ip daddr 172.30.9.9 tcp dport 80 ip saddr != { 10.0.0.0/8 } jump mark-for-masquerade',
-    'add rule ip kube-proxy service-PMWL3UFD-new/web/tcp/p80 numgen random mod 1 vmap { 0 : goto endpoint-SUBRUHNQ-new/web/tcp/p80__10.180.9.9/80 }',
-    'flush chain ip kube-proxy endpoint-32SXQNRH-new/web/tcp/p80__10.180.9.10/80',
-    'delete chain ip kube-proxy endpoint-32SXQNRH-new/web/tcp/p80__10.180.9.10/80'
+    'add rule ip kube-proxy service-PMWL3UFD-new/web/tcp/p80 meta l4proto tcp dnat to numgen random mod 1 map { 0 : 10.180.9.9 . 80 }',
+    'delete element ip kube-proxy hairpin { 10.180.9.10 . 10.180.9.10 }'
   ])
+  // An endpoint IP shared with another service keeps its hairpin element while one of them still uses it.
+  tr.event({ type: 'ADDED', kind: 'Service', object: svc('new', 'web2', { clusterIP: '172.30.9.10' }) })
+  tr.event({ type: 'ADDED', kind: 'EndpointSlice', object: slice('new', 'web2', [{ ip: '10.180.9.9' }]) })
+  p.sync(stateOf(tr, 4), tr.checkout().changed)
+  t.false(p.lastTransaction.includes('hairpin'))
+  tr.event({ type: 'DELETED', kind: 'Service', object: svc('new', 'web2', { clusterIP: '172.30.9.10' }) })
+  p.sync(stateOf(tr, 4), tr.checkout().changed)
+  t.false(p.lastTransaction.includes('hairpin'))
+  t.true(nft.dump('ip', 'kube-proxy').includes('hairpin { 10.180.9.9 . 10.180.9.9 }'))
+  tr.event({ type: 'DELETED', kind: 'EndpointSlice', object: slice('new', 'web2', []) })
+  p.sync(stateOf(tr, 4), tr.checkout().changed)
   // Deleting the service removes its elements and chains: the table is back to the 300-service one.
   tr.event({ type: 'DELETED', kind: 'Service', object: svc('new', 'web', { clusterIP: '172.30.9.9' }) })
   tr.event({ type: 'DELETED', kind: 'EndpointSlice', object: slice('new', 'web', []) })
@@ -82,14 +88,15 @@ test('nftables-only behaviour: an unused port of a ClusterIP is rejected', (t) =
   t.is(traceNft(nft, 'ip', { src: plan.localPod, dst: '172.30.0.44', proto: 'tcp', dport: 81 }, { nodeIPs: [plan.nodeIP] }).output, 'REJECT')
 })
 
-test('IPv6: table ip6 kube-proxy with ipv6_addr maps and bracketed DNAT targets', (t) => {
+test('IPv6: table ip6 kube-proxy with ipv6_addr maps and IPv6 DNAT targets, bracketed in the output', (t) => {
   const s = svc('ns1', 'v6', { clusterIP: 'fd00:30::41', ports: [{ name: 'p80', port: 80, nodePort: 3080 }], type: 'NodePort' })
   const sl = slice('ns1', 'v6', [{ ip: 'fd00:180::1' }])
   const nft = fakeProxyNft()
   nftablesProxier({ family: 6, clusterCIDRs: ['fd00:10::/64'], masqueradeAll: false }, { nft }).sync(stateOf(trackerWith([s], [sl]), 6), 'full')
   const dump = nft.dump('ip6', 'kube-proxy')
   t.regex(dump, /add map ip6 kube-proxy service-ips \{ type ipv6_addr \. inet_proto \. inet_service : verdict ;/)
-  t.regex(dump, /meta l4proto tcp dnat to \[fd00:180::1\]:80$/m)
+  t.regex(dump, /meta l4proto tcp dnat to numgen random mod 1 map \{ 0 : fd00:180::1 \. 80 \}$/m)
+  t.regex(dump, /add rule ip6 kube-proxy masquerading ct status dnat ip6 saddr \. ip6 daddr @hairpin masquerade fully-random/)
   t.regex(dump, /fib daddr type local ip6 daddr != ::1 meta l4proto/)
   const r = traceNft(nft, 'ip6', { src: 'fd00:10::5', dst: 'fd00:30::41', proto: 'tcp', dport: 80 }, { nodeIPs: ['fd00:1::2'] })
   t.deepEqual(r, { output: '[fd00:180::1]:80', masq: false })

@@ -31,6 +31,8 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
   const now = deps.now ?? (() => performance.now())
   const t = `${fam(init.family)} ${TABLE}`
   let committed = new Map<string, NftObjects>()
+  /** Owners of each value-less set element (a ClusterIP or a hairpin endpoint several services share). */
+  let refs = new Map<string, number>()
   let needFull = true
   let lastTransaction = ''
 
@@ -48,12 +50,15 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
   const fullSync = (state: ProxyState): SyncStats => {
     const start = now()
     const next = new Map<string, NftObjects>()
+    const nextRefs = new Map<string, number>()
     const all = baseObjects(init)
     for (const key of state.keys()) {
       const ports = state.ports(key)
       if (ports.length === 0) continue
-      next.set(key, serviceObjects(ports, init))
+      const objs = serviceObjects(ports, init)
+      next.set(key, objs)
       serviceObjects(ports, init, all)
+      forShared(objs, (rk) => { nextRefs.set(rk, (nextRefs.get(rk) ?? 0) + 1) })
     }
     const lines = [
       `add table ${t} { comment "rules for kube-proxy" ; }`,
@@ -65,6 +70,7 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
     const computeMs = now() - start
     const applyMs = apply(script)
     committed = next
+    refs = nextRefs
     needFull = false
     lastTransaction = script
     return { family: init.family, full: true, computeMs, applyMs, bytes: script.length, servicesWritten: next.size }
@@ -78,8 +84,11 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
     const elAdds: string[] = []
     const removals: string[] = [] // flush then delete chains, delete sets
     const next = new Map(committed)
+    const delta = new Map<string, number>()
+    const count = (rk: string): number => (refs.get(rk) ?? 0) + (delta.get(rk) ?? 0)
+    const acquire = (rk: string): number => { delta.set(rk, (delta.get(rk) ?? 0) + 1); return count(rk) }
+    const release = (rk: string): number => { delta.set(rk, (delta.get(rk) ?? 0) - 1); return count(rk) }
     let written = 0
-    // Elements shared between services (cluster-ips of one IP with several services' ports): counted per owner.
     for (const key of changed) {
       const old = committed.get(key) ?? emptyObjects()
       const ports = state.ports(key)
@@ -99,7 +108,7 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
         const curEls = cur.elements.get(set)
         for (const [k, v] of els) {
           if (curEls?.get(k) === v) continue
-          if (set === 'cluster-ips' && stillOwned(next, key, set, k)) continue
+          if (v === '' && release(`${set} ${k}`) > 0) continue
           elDeletes.push(`delete element ${t} ${set} { ${k} }`)
         }
       }
@@ -107,6 +116,7 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
         const oldEls = old.elements.get(set)
         for (const [k, v] of els) {
           if (oldEls?.get(k) === v) continue
+          if (v === '' && acquire(`${set} ${k}`) > 1) continue
           elAdds.push(`add element ${t} ${set} { ${v === '' ? k : `${k} : ${v}`} }`)
         }
       }
@@ -120,6 +130,11 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
     const script = lines.length === 0 ? '' : lines.join('\n') + '\n'
     const computeMs = now() - start
     const applyMs = script === '' ? 0 : apply(script)
+    for (const [rk, d] of delta) {
+      const n = (refs.get(rk) ?? 0) + d
+      if (n <= 0) refs.delete(rk)
+      else refs.set(rk, n)
+    }
     committed = next
     lastTransaction = script
     return { family: init.family, full: false, computeMs, applyMs, bytes: script.length, servicesWritten: written }
@@ -140,13 +155,13 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
         throw new ProxyError('PROXY_ERR_CLEANUP', `deleting table ${t}: ${(e as Error).message}`, { cause: e })
       }
       committed = new Map()
+      refs = new Map()
       needFull = true
     }
   }
 }
 
-/** Another service still holds the element (two services on one ClusterIP is impossible, but a set element may repeat). */
-function stillOwned (objs: Map<string, NftObjects>, except: string, set: string, k: string): boolean {
-  for (const [key, o] of objs) if (key !== except && o.elements.get(set)?.has(k) === true) return true
-  return false
+/** Calls `fn` with `set key` for each value-less (shared) element of a service's objects. */
+function forShared (o: NftObjects, fn: (rk: string) => void): void {
+  for (const [set, els] of o.elements) for (const [k, v] of els) if (v === '') fn(`${set} ${k}`)
 }

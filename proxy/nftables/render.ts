@@ -66,6 +66,7 @@ export function baseObjects (cfg: NftRenderConfig): NftObjects {
   const loop = cfg.family === 4 ? '127.0.0.0/8' : '::1'
   o.sets.set('cluster-ips', `{ type ${at} ; comment "Active ClusterIPs" ; }`)
   o.sets.set('nodeport-ips', `{ type ${at} ; comment "IPs that accept NodePort traffic" ; }`)
+  o.sets.set('hairpin', `{ type ${at} . ${at} ; comment "endpoint . endpoint: a pod reaching itself through a service" ; }`)
   o.sets.set('service-ips', `{ type ${at} . inet_proto . inet_service : verdict ; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic" ; }`)
   o.sets.set('service-nodeports', '{ type inet_proto . inet_service : verdict ; comment "NodePort traffic" ; }')
   o.sets.set('no-endpoint-services', `{ type ${at} . inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ; }`)
@@ -81,7 +82,7 @@ export function baseObjects (cfg: NftRenderConfig): NftObjects {
   o.chains.set('nat-output', ['jump services'])
   o.chains.set('nat-postrouting', ['jump masquerading'])
   o.chains.set('mark-for-masquerade', [`mark set mark or ${MASQ_MARK}`])
-  o.chains.set('masquerading', [`mark and ${MASQ_MARK} == 0 return`, `mark set mark xor ${MASQ_MARK}`, 'masquerade fully-random'])
+  o.chains.set('masquerading', [`ct status dnat ${f} saddr . ${f} daddr @hairpin masquerade fully-random`, `mark and ${MASQ_MARK} == 0 return`, `mark set mark xor ${MASQ_MARK}`, 'masquerade fully-random'])
   const nodePortMatch = cfg.nodePortIPs === undefined ? `fib daddr type local ${f} daddr != ${loop}` : `${f} daddr @nodeport-ips`
   o.chains.set('services', [
     `${f} daddr . meta l4proto . th dport vmap @service-ips`,
@@ -172,9 +173,17 @@ function servicePortObjects (sp: ServicePortInfo, cfg: NftRenderConfig, o: NftOb
     o.chains.set(externalChain, rules)
   }
 
+  // Endpoint choice. Without affinity, one rule DNATs through a numgen-keyed map and the hairpin
+  // case is caught after DNAT by the `hairpin` set: no chain per endpoint (see README.md: nft's
+  // cache fetch before every transaction is proportional to the number of chains in the table).
+  // With ClientIP affinity, kube-proxy's per-endpoint chains and affinity sets.
+  const affinity = sp.affinitySeconds > 0
   const dispatch = (eps: readonly EndpointInfo[]): string[] => {
+    if (!affinity) {
+      return [`meta l4proto ${proto} dnat to numgen random mod ${eps.length} map { ${eps.map((ep, i) => `${i} : ${ep.ip} . ${ep.port}`).join(', ')} }`]
+    }
     const rules: string[] = []
-    if (sp.affinitySeconds > 0) for (const ep of eps) rules.push(`${f} saddr @${affinitySet(ep)} goto ${epChain(ep)}`)
+    for (const ep of eps) rules.push(`${f} saddr @${affinitySet(ep)} goto ${epChain(ep)}`)
     rules.push(`numgen random mod ${eps.length} vmap { ${eps.map((ep, i) => `${i} : goto ${epChain(ep)}`).join(', ')} }`)
     return rules
   }
@@ -189,13 +198,13 @@ function servicePortObjects (sp: ServicePortInfo, cfg: NftRenderConfig, o: NftOb
   }
   if (usesLocal) o.chains.set(localChain, dispatch(cat.localEndpoints))
   for (const ep of cat.allReachable) {
-    const rules = [`${f} saddr ${ep.ip} jump mark-for-masquerade`]
-    if (sp.affinitySeconds > 0) {
-      rules.push(`update @${affinitySet(ep)} { ${f} saddr }`)
-      o.sets.set(affinitySet(ep), `{ type ${addrType(cfg.family)} ; flags dynamic,timeout ; timeout ${sp.affinitySeconds}s ; }`)
-    }
-    rules.push(`meta l4proto ${proto} dnat to ${dnatTarget(ep)}`)
-    o.chains.set(epChain(ep), rules)
+    if (!affinity) { addElement(o, 'hairpin', `${ep.ip} . ${ep.ip}`); continue }
+    o.chains.set(epChain(ep), [
+      `${f} saddr ${ep.ip} jump mark-for-masquerade`,
+      `update @${affinitySet(ep)} { ${f} saddr }`,
+      `meta l4proto ${proto} dnat to ${dnatTarget(ep)}`
+    ])
+    o.sets.set(affinitySet(ep), `{ type ${addrType(cfg.family)} ; flags dynamic,timeout ; timeout ${sp.affinitySeconds}s ; }`)
   }
 }
 

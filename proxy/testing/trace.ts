@@ -45,7 +45,7 @@ const isLocal = (a: string, node: TraceNode): boolean => isLoopback(a) || node.n
 // ---------------------------------------------------------------------------
 // nftables
 
-interface NftCtx { t: NftTableState, pkt: Packet, node: TraceNode, masq: boolean, outs: string[], verdict: string | undefined }
+interface NftCtx { t: NftTableState, pkt: Packet, node: TraceNode, masq: boolean, outs: string[], verdict: string | undefined, dnat: boolean }
 
 const setOf = (list: string): string[] => list.replace(/[{}]/g, '').split(',').map((s) => s.trim()).filter((s) => s !== '')
 
@@ -88,6 +88,13 @@ function nftChain (ctx: NftCtx, name: string, depth = 0): 'return' | 'done' {
         rest = rest.slice(m[0].length)
       } else if ((m = /^ct state new /.exec(rest)) !== null) {
         rest = rest.slice(m[0].length)
+      } else if ((m = /^ct status dnat /.exec(rest)) !== null) {
+        matched &&= ctx.dnat
+        rest = rest.slice(m[0].length)
+      } else if ((m = new RegExp(`^${fam} saddr \\. ${fam} daddr @(\\S+) `).exec(rest)) !== null) {
+        const key = `${ipUtil.canonical(ctx.pkt.src)} . ${ipUtil.canonical(ctx.pkt.dst)}`
+        matched &&= ctx.t.sets.get(m[1] as string)?.elements.has(key) === true
+        rest = rest.slice(m[0].length)
       } else if ((m = /^meta l4proto (tcp|udp|sctp) /.exec(rest)) !== null) {
         matched &&= m[1] === ctx.pkt.proto
         rest = rest.slice(m[0].length)
@@ -109,11 +116,21 @@ function nftChain (ctx: NftCtx, name: string, depth = 0): 'return' | 'done' {
         ctx.verdict = undefined
       }
       return 'done'
+    } else if ((m = /^dnat to numgen random mod \d+ map \{ (.*) \}$/.exec(rest)) !== null) {
+      // Every element: the packet may go to any endpoint.
+      for (const el of (m[1] as string).split(', ')) {
+        const [ip = '', port = ''] = (el.split(' : ')[1] ?? '').split(' . ')
+        ctx.outs.push(ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`)
+      }
+      return 'done'
     } else if ((m = /^dnat to (\S+)$/.exec(rest)) !== null) {
       ctx.outs.push(m[1] as string)
       return 'done'
-    } else if (/^update @\S+ \{ \S+ saddr \}$/.test(rest) || rest.startsWith('mark set') || rest.startsWith('masquerade')) {
+    } else if (/^update @\S+ \{ \S+ saddr \}$/.test(rest) || rest.startsWith('mark set')) {
       continue
+    } else if (rest.startsWith('masquerade')) {
+      ctx.masq = true
+      return 'done'
     } else if (/^mark and \S+ == 0 return$/.test(rest)) {
       return 'return'
     } else if (rest === 'drop' || rest === 'reject' || rest.startsWith('reject')) {
@@ -150,13 +167,21 @@ export function traceNft (nft: FakeProxyNft, family: 'ip' | 'ip6', pkt: Packet, 
   const t = nft.table(family, 'kube-proxy')
   if (t === undefined) return { output: '', masq: false }
   const fromNode = isLocal(pkt.src, node)
-  const ctx: NftCtx = { t, pkt, node, masq: false, outs: [], verdict: undefined }
+  const ctx: NftCtx = { t, pkt, node, masq: false, outs: [], verdict: undefined, dnat: false }
   const run = (chain: string): boolean => { nftChain(ctx, chain); return ctx.verdict !== undefined }
   if (run(fromNode ? 'filter-output-pre-dnat' : 'filter-prerouting-pre-dnat')) return { output: ctx.verdict ?? '', masq: ctx.masq }
   nftChain(ctx, fromNode ? 'nat-output' : 'nat-prerouting')
   if (ctx.outs.length > 0) {
-    // After DNAT the filter hooks see the endpoint; nothing in them matches endpoints.
-    return { output: ctx.outs.join(', '), masq: ctx.masq }
+    // After DNAT the filter hooks see the endpoint (nothing in them matches endpoints); nat
+    // postrouting masquerades marked packets and a pod reaching itself (hairpin).
+    const outs = [...ctx.outs]
+    for (const ep of outs) {
+      const dst = ep.startsWith('[') ? ep.slice(1, ep.indexOf(']')) : ep.split(':')[0] as string
+      const post: NftCtx = { ...ctx, pkt: { ...pkt, dst }, outs: [], dnat: true, masq: false }
+      nftChain(post, 'nat-postrouting')
+      if (post.masq) ctx.masq = true
+    }
+    return { output: outs.join(', '), masq: ctx.masq }
   }
   if (ctx.verdict !== undefined) return { output: ctx.verdict, masq: ctx.masq }
   const localDst = isLocal(pkt.dst, node)
