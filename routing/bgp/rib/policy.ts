@@ -45,6 +45,8 @@ interface Rule {
 export interface Policy {
   readonly rules: readonly Rule[]
   readonly default: 'accept' | 'reject'
+  /** Some rule matches on the prefix: the result cannot be shared across prefixes with the same attributes. */
+  readonly prefixDependent: boolean
   /** Input attrs → (rule index → output attrs), so equal inputs share one output object. */
   readonly cache: WeakMap<Attrs, Map<string, Attrs>>
 }
@@ -71,7 +73,7 @@ function parsePrefixMatch (e: string | PrefixMatchConfig): PrefixMatch {
 
 /** Compiles a policy; throws RangeError naming the bad part. */
 export function compilePolicy (cfg: PolicyConfig | 'accept' | 'reject'): Policy {
-  if (cfg === 'accept' || cfg === 'reject') return { rules: [], default: cfg, cache: new WeakMap() }
+  if (cfg === 'accept' || cfg === 'reject') return { rules: [], default: cfg, prefixDependent: false, cache: new WeakMap() }
   const rules = (cfg.rules ?? []).map((r, i): Rule => {
     try {
       const set = r.set === undefined
@@ -94,7 +96,7 @@ export function compilePolicy (cfg: PolicyConfig | 'accept' | 'reject'): Policy 
       throw new RangeError(`rule ${i}: ${(e as Error).message}`)
     }
   })
-  return { rules, default: cfg.default ?? 'accept', cache: new WeakMap() }
+  return { rules, default: cfg.default ?? 'accept', prefixDependent: rules.some((r) => r.prefixes !== undefined), cache: new WeakMap() }
 }
 
 function prefixMatches (list: readonly PrefixMatch[], prefix: string, family: Family): boolean {

@@ -7,9 +7,9 @@ import type { Decision } from './best.js'
 import { decide } from './best.js'
 import type { Path, PeerRef } from './path.js'
 
-export interface RibEntry {
+/** A prefix's candidates and its decision in one object (one allocation per prefix; `multipath` is `paths` when alone). */
+export interface RibEntry extends Decision {
   paths: Path[]
-  decision: Decision | undefined
 }
 
 /** The Adj-RIB-In key of locally originated paths. */
@@ -37,10 +37,13 @@ export class Rib {
     adj.set(path.prefix, path)
     let e = this.loc.get(path.prefix)
     if (e === undefined) {
-      e = { paths: [path], decision: { best: path, reason: 'only-path', multipath: [path] } }
+      const paths = [path]
+      e = { paths, best: path, reason: 'only-path', multipath: paths }
       this.loc.set(path.prefix, e)
       return true
     }
+    // `multipath` may be the `paths` array itself (a lone path): keep the old view intact for the comparison.
+    if (e.multipath === e.paths) e.multipath = e.paths.slice()
     if (old !== undefined) {
       const i = e.paths.indexOf(old)
       if (i >= 0) e.paths[i] = path
@@ -94,13 +97,15 @@ export class Rib {
     return changed
   }
 
-  decision (prefix: string): Decision | undefined { return this.loc.get(prefix)?.decision }
+  decision (prefix: string): Decision | undefined { return this.loc.get(prefix) }
 
+  /** Re-runs the decision for an entry with at least one path; true when best or multipath changed. */
   #decide (e: RibEntry): boolean {
-    const before = e.decision
-    const d = decide(e.paths)
-    e.decision = d
-    if (before === undefined || d === undefined) return before !== d
+    const before = { best: e.best, multipath: e.multipath }
+    const d = decide(e.paths) as Decision
+    e.best = d.best
+    e.reason = d.reason
+    e.multipath = d.multipath.length === 1 && e.paths.length === 1 ? e.paths : d.multipath
     if (before.best !== d.best || before.multipath.length !== d.multipath.length) return true
     return before.multipath.some((p, i) => p !== d.multipath[i])
   }

@@ -115,6 +115,7 @@ export interface PathView {
 
 export interface RibRowView { prefix: string, reason: BestPathReason | undefined, multipath: number, paths: PathView[] }
 
+const FLUSH_EARLY = Number(process.env.WEFT_BGP_FLUSH_EARLY ?? 8192)
 const FAMILY_AFI: Record<Family, number> = { 4: Afi.Ipv4, 6: Afi.Ipv6 }
 
 export class Speaker {
@@ -449,6 +450,9 @@ export class Speaker {
   #markDirty (prefixes: readonly string[]): void {
     if (prefixes.length === 0) return
     for (const x of prefixes) this.#dirty.add(x)
+    // A full table arriving is read in one go before the loop turns: pass it on in slices so the peers downstream
+    // work while we read the rest.
+    if (this.#dirty.size >= FLUSH_EARLY) { this.#flush(); return }
     if (this.#flushScheduled) return
     this.#flushScheduled = true
     setImmediate(() => this.#flush())
@@ -459,9 +463,11 @@ export class Speaker {
     if (this.#dirty.size === 0) return
     const prefixes = [...this.#dirty]
     this.#dirty = new Set()
+    const t0 = this.#clock.now()
     const cache = new Map<string, Uint8Array>()
     for (const p of this.#peers.values()) if (p.session !== undefined) this.#advertise(p, prefixes, cache)
     this.#deps.sink?.changed(prefixes, this.rib)
+    this.#log.debug({ prefixes: prefixes.length, ms: Math.round((this.#clock.now() - t0) * 10) / 10, messages: cache.size }, 'flush')
   }
 
   /** What `p` should have for `path`, or undefined when it gets nothing. */
@@ -527,9 +533,20 @@ export class Speaker {
     if (s === undefined) return
     const groups: Record<Family, Map<Attrs, string[]>> = { 4: new Map(), 6: new Map() }
     const gone: Record<Family, string[]> = { 4: [], 6: [] }
+    // The export result depends on the path's attributes object (which fixes its source and family) and, only
+    // through prefix-matching export rules, on the prefix: without those, one evaluation per attribute set.
+    const memo = p.exportPolicy === undefined || !p.exportPolicy.prefixDependent ? new Map<Attrs, Attrs | null>() : undefined
     for (const prefix of prefixes) {
       const d = this.rib.decision(prefix)
-      const out = d !== undefined ? this.#exportAttrs(p, d.best) : undefined
+      let out: Attrs | undefined
+      if (d !== undefined) {
+        const best = d.best
+        if (memo !== undefined && best.source !== undefined) {
+          let m = memo.get(best.attrs)
+          if (m === undefined) { m = this.#exportAttrs(p, best) ?? null; memo.set(best.attrs, m) }
+          out = m ?? undefined
+        } else out = this.#exportAttrs(p, best)
+      }
       const prev = p.adjOut.get(prefix)
       if (out === undefined) {
         if (prev !== undefined) { p.adjOut.delete(prefix); gone[familyOfPrefix(prefix)].push(prefix) }
@@ -537,7 +554,7 @@ export class Speaker {
       }
       if (prev === out) continue
       p.adjOut.set(prefix, out)
-      const g = groups[familyOfPrefix(prefix)]
+      const g = groups[d?.best.family ?? familyOfPrefix(prefix)]
       const list = g.get(out)
       if (list === undefined) g.set(out, [prefix])
       else list.push(prefix)
@@ -613,11 +630,11 @@ export class Speaker {
       const e = this.rib.loc.get(prefix)
       if (e === undefined) continue
       if (filter.family !== undefined && familyOfPrefix(prefix) !== filter.family) continue
-      const best = e.decision?.best
+      const best = e.best
       rows.push({
         prefix,
-        reason: e.decision?.reason,
-        multipath: e.decision?.multipath.length ?? 0,
+        reason: e.reason,
+        multipath: e.multipath.length,
         paths: e.paths.map((x) => pathView(x, x === best))
       })
       if (filter.limit !== undefined && rows.length >= filter.limit) break
