@@ -34,6 +34,8 @@ export interface ListOptions {
 
 export interface ListResult {
   items: Obj[]
+  /** Set when listed with asText: the items as JSON text, `items` is then empty. */
+  texts?: string[]
   resourceVersion: string
   continue?: string
   remainingItemCount?: number
@@ -59,13 +61,30 @@ export function decodeKv (kv: KeyValue): Obj {
   return obj
 }
 
+/**
+ * Stored form: JSON without resourceVersion (the store's modRevision is the
+ * resourceVersion), keys apiVersion, kind, metadata first so that
+ * `kvJsonText` can put the resourceVersion back without parsing.
+ */
 function encode (obj: Obj): Uint8Array {
   const m = meta(obj)
   const rv = m.resourceVersion
   delete m.resourceVersion
-  const bytes = Buffer.from(JSON.stringify(obj))
+  const { apiVersion, kind, metadata, ...rest } = obj
+  const bytes = Buffer.from(JSON.stringify({ apiVersion, kind, metadata, ...rest }))
   if (rv !== undefined) m.resourceVersion = rv
   return bytes
+}
+
+const canonicalHead = /^\{"apiVersion":"[^"\\]*","kind":"[^"\\]*","metadata":\{/
+
+/** The object of a stored value as JSON text with its resourceVersion, without a parse when the value is in our stored form. */
+export function kvJsonText (kv: KeyValue): string {
+  const text = utf8.decode(kv.value)
+  const head = canonicalHead.exec(text)
+  if (head === null) return JSON.stringify(decodeKv(kv))
+  const at = head[0].length
+  return `${text.slice(0, at)}"resourceVersion":"${kv.modRevision}"${text[at] === '}' ? '' : ','}${text.slice(at)}`
 }
 
 const nowRfc3339 = (d = new Date()): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
@@ -148,7 +167,7 @@ export class Registry {
     return decodeKv(kv)
   }
 
-  async list (info: ResourceInfo, ns: string | undefined, opts: ListOptions = {}): Promise<ListResult> {
+  async list (info: ResourceInfo, ns: string | undefined, opts: ListOptions = {}, asText = false): Promise<ListResult> {
     const prefix = prefixFor(info.plural, info.namespaced ? ns : undefined)
     const range = prefixRange(prefix)
     let start = range.start
@@ -174,6 +193,17 @@ export class Registry {
     const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : 0
     const filtering = opts.labelSelector !== undefined || opts.fieldSelector !== undefined
     const items: Obj[] = []
+    /** With asText: the items as JSON text (no parse at all for unfiltered lists). */
+    const texts: string[] = []
+    const take = (kv: KeyValue): boolean => {
+      if (asText && !filtering) { texts.push(kvJsonText(kv)); return true }
+      const o = decodeKv(kv)
+      if (filtering && !this.matches(info, o, opts)) return false
+      if (asText) texts.push(JSON.stringify(o))
+      else items.push(o)
+      return true
+    }
+    const taken = (): number => asText ? texts.length : items.length
     let listRev = 0
     let more = false
     let nextKey = ''
@@ -182,10 +212,7 @@ export class Registry {
       if (pinnedName !== undefined && (!info.namespaced || (ns ?? '') !== '')) {
         const kv = await this.store.get(prefix + pinnedName, revision !== undefined ? { revision } : undefined)
         listRev = revision ?? await this.store.revision()
-        if (kv !== undefined) {
-          const o = decodeKv(kv)
-          if (this.matches(info, o, opts)) items.push(o)
-        }
+        if (kv !== undefined) take(kv)
       } else {
         // Page through the store until `limit` matching items (kube doubles its page while a selector filters).
         let page = limit > 0 ? limit : 0
@@ -195,15 +222,12 @@ export class Registry {
           revision ??= res.revision
           let i = 0
           for (; i < res.kvs.length; i++) {
-            const kv = res.kvs[i] as KeyValue
-            const o = decodeKv(kv)
-            if (filtering && !this.matches(info, o, opts)) continue
-            items.push(o)
-            if (limit > 0 && items.length === limit) { i++; break }
+            if (!take(res.kvs[i] as KeyValue)) continue
+            if (limit > 0 && taken() === limit) { i++; break }
           }
           const lastSeen = res.kvs[i - 1]
           const leftInPage = i < res.kvs.length
-          if (limit > 0 && items.length === limit && (leftInPage || res.more)) {
+          if (limit > 0 && taken() === limit && (leftInPage || res.more)) {
             more = true
             nextKey = (lastSeen as KeyValue).key.slice(prefix.length) + '\x00'
             if (!filtering) remaining = res.count - i
@@ -221,6 +245,7 @@ export class Registry {
       throw storeToApi(e, info, '')
     }
     const out: ListResult = { items, resourceVersion: String(revision ?? listRev) }
+    if (asText) out.texts = texts
     if (more) {
       out.continue = encodeContinue(revision ?? listRev, nextKey)
       if (remaining !== undefined && remaining > 0) out.remainingItemCount = remaining
@@ -277,7 +302,8 @@ export class Registry {
     if (opts.dryRun === true) return body
     try {
       const kv = await this.store.create(key, encode(body), info.kind === 'Event' ? { ttlSeconds: this.eventTtl } : undefined)
-      return decodeKv(kv)
+      m.resourceVersion = String(kv.modRevision)
+      return body
     } catch (e) {
       await release()
       throw storeToApi(e, info, name)
@@ -317,7 +343,9 @@ export class Registry {
       if (utf8.decode(bytes) === currentText) return current
       if (opts.dryRun === true) return next
       try {
-        return decodeKv(await this.store.update(key, bytes, kv.modRevision, info.kind === 'Event' ? { ttlSeconds: this.eventTtl } : undefined))
+        const written = await this.store.update(key, bytes, kv.modRevision, info.kind === 'Event' ? { ttlSeconds: this.eventTtl } : undefined)
+        meta(next).resourceVersion = String(written.modRevision)
+        return next
       } catch (e) {
         if (e instanceof StoreError && e.code === 'CTRL_ERR_STORE_CONFLICT' && (opts.precondition === undefined || opts.precondition === '') && attempt < 20) continue
         if (e instanceof StoreError && e.code === 'CTRL_ERR_STORE_CONFLICT') throw conflict(info.plural, info.group, name)

@@ -30,6 +30,9 @@ import type { TokenAuthenticator } from './auth/index.js'
 
 export const BODY_LIMIT = 3 * 1024 * 1024
 
+/** JSON text of watch event objects, shared by all watchers that receive the same object. */
+const serialized = new WeakMap<object, string>()
+
 export interface ApiServerOptions {
   store: Store
   logger: Logger
@@ -127,7 +130,11 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
     app.addHook('preHandler', async (req, reply) => {
       let createName: string | undefined
       if (req.method === 'POST' && Buffer.isBuffer(req.body)) {
-        try { createName = (meta(parseBodyText(req.body.toString('utf8'), String(req.headers['content-type'] ?? JSON_TYPE)) as Obj).name as string | undefined) } catch {}
+        try {
+          const body = parseBodyText(req.body.toString('utf8'), String(req.headers['content-type'] ?? JSON_TYPE)) as Obj
+          ;(req as unknown as { parsedBody: unknown }).parsedBody = body
+          createName = meta(body).name as string | undefined
+        } catch {}
       }
       const r = await checkRequest({ authenticator, lookups }, { method: req.method, url: req.url, authorization: req.headers.authorization, createName })
       if (!r.allowed) {
@@ -337,17 +344,19 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
   async function serveList (req: FastifyRequest, reply: FastifyReply, t: Target): Promise<unknown> {
     const q = req.query as Record<string, string | undefined>
     const lo = listOptions(t.info, q)
-    const res = await registry.list(t.info, t.namespace, lo)
-    const list: Obj = {
-      kind: t.info.listKind,
-      apiVersion: apiVersionOf(t.info),
-      metadata: {
-        resourceVersion: res.resourceVersion,
-        ...(res.continue !== undefined ? { continue: res.continue } : {}),
-        ...(res.remainingItemCount !== undefined ? { remainingItemCount: res.remainingItemCount } : {})
-      },
-      items: res.items
+    const table = parseTableAccept(req.headers.accept).table
+    const res = await registry.list(t.info, t.namespace, lo, !table)
+    const listMeta = {
+      resourceVersion: res.resourceVersion,
+      ...(res.continue !== undefined ? { continue: res.continue } : {}),
+      ...(res.remainingItemCount !== undefined ? { remainingItemCount: res.remainingItemCount } : {})
     }
+    if (!table) {
+      // Items as stored text: no parse and re-serialization of every object.
+      const head = `{"kind":"${t.info.listKind}","apiVersion":"${apiVersionOf(t.info)}","metadata":${JSON.stringify(listMeta)},"items":[`
+      return await reply.code(200).type(JSON_TYPE).send(Buffer.from(head + (res.texts ?? []).join(',') + ']}'))
+    }
+    const list: Obj = { kind: t.info.listKind, apiVersion: apiVersionOf(t.info), metadata: listMeta, items: res.items }
     return await sendMaybeTable(req, reply, t.info, res.items, list, res)
   }
 
@@ -402,7 +411,13 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
         out = toTable(t.info, [object], { now: new Date(), includeObject: include, version: neg.version, noHeaders: headersSent, resourceVersion: String(meta(object).resourceVersion ?? '') })
         headersSent = true
       }
-      res.write(`{"type":"${type}","object":${JSON.stringify(out)}}\n`)
+      let text = out === object ? serialized.get(object) : undefined
+      if (text === undefined) {
+        text = JSON.stringify(out)
+        // The same event object goes to every watcher of its resource: serialize it once.
+        if (out === object) serialized.set(object, text)
+      }
+      res.write(`{"type":"${type}","object":${text}}\n`)
     }
     metrics.watchOpened()
     try {
@@ -575,6 +590,8 @@ function deleteOptions (req: FastifyRequest): DeleteOptions {
 }
 
 function decodeBody (req: FastifyRequest): unknown {
+  const parsed = (req as unknown as { parsedBody?: unknown }).parsedBody
+  if (parsed !== undefined) return parsed
   const raw = req.body as Buffer | undefined
   if (raw === undefined || raw.length === 0) throw badRequest('the body of the request was empty')
   const ct = String(req.headers['content-type'] ?? JSON_TYPE)

@@ -163,7 +163,7 @@ function foldStringData (obj: Obj): void {
 export function specChanged (a: Obj, b: Obj): boolean {
   const strip = (o: Obj): string => {
     const { metadata: _m, status: _s, ...rest } = o
-    return JSON.stringify(rest)
+    return JSON.stringify(sortKeys(rest))
   }
   return strip(a) !== strip(b)
 }

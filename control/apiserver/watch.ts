@@ -36,7 +36,7 @@ export interface WatchRequest {
   backlog?: () => number
 }
 
-interface Entry { rev: number, ev: WatchEvent, obj: Obj | undefined, prev: Obj | undefined }
+interface Entry { rev: number, ev: WatchEvent, obj: Obj | undefined, prev: Obj | undefined, gone?: Obj | undefined }
 
 interface Subscriber {
   req: WatchRequest
@@ -97,6 +97,10 @@ class ResourceCache {
       this.entries.push(e)
       if (rev > this.latest) this.latest = rev
       for (const s of this.subs) deliver(s, this.info, e)
+      // Keep the bytes for resuming watchers, not the decoded objects (memory).
+      e.obj = undefined
+      e.prev = undefined
+      e.gone = undefined
     }
     if (this.entries.length > this.historySize) {
       const drop = this.entries.splice(0, this.entries.length - this.historySize)
@@ -129,11 +133,11 @@ function deliver (s: Subscriber, info: ResourceInfo, e: Entry): void {
     const before = passes(prev)
     if (now && before) emit(s, 'MODIFIED', cur, e.rev)
     else if (now) emit(s, 'ADDED', cur, e.rev)
-    else if (before) emit(s, 'DELETED', withRv(prev, e.rev), e.rev)
+    else if (before) emit(s, 'DELETED', e.gone ??= withRv(prev, e.rev), e.rev)
   } else {
     e.prev ??= decodeLazy(e.ev.prevKv)
     const prev = e.prev as Obj
-    if (passes(prev)) emit(s, 'DELETED', withRv(prev, e.rev), e.rev)
+    if (passes(prev)) emit(s, 'DELETED', e.gone ??= withRv(prev, e.rev), e.rev)
   }
 }
 
@@ -158,7 +162,7 @@ export class WatchHub {
   private readonly timer: NodeJS.Timeout
 
   constructor (private readonly registry: Registry, opts: WatchHubOptions = {}) {
-    this.historySize = opts.historySize ?? 10_000
+    this.historySize = opts.historySize ?? 1000
     this.bookmarkMs = opts.bookmarkIntervalMs ?? 10_000
     this.maxBacklog = opts.maxBacklogBytes ?? 64 * 1024 * 1024
     matchesSel = (info, o, sel) => registry.matches(info, o, sel)
