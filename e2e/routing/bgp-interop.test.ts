@@ -408,3 +408,69 @@ protocol bgp w { local as 65003; neighbor ${hw.ip} as 65001; ${birdTimers} ipv4 
   await until(() => kernelRoutes(sb, hw).size === 0, 10_000, () => 'routes removed on stop')
   t.pass()
 })
+
+test('[kernel] graceful restart, helper side: BIRD restarts gracefully, its routes stay in our RIB (stale) and kernel until its End-of-RIB', async (t) => {
+  if (!skipUnlessTools(t, 'bird')) return
+  const sb = sandbox(t, 'bgpgrh')
+  const topo = await underlayTopology(sb, { hosts: 2 })
+  const [hw, hb] = topo.hosts as [Host, Host]
+  const w = await startWeft(t, sb, hw, {
+    routerId: hw.ip, asn: 65000, fib: { enabled: true, resyncSeconds: 1 },
+    peers: [{ address: hb.ip, asn: 65000, families: ['ipv4'], holdTime: 9, connectRetryTime: 1, idleHoldTime: 0 }]
+  })
+  const conf = (routes: string[]): string => `router id ${hb.ip};
+protocol device {}
+protocol static s4 { ipv4; ${routes.map((r) => `route ${r} blackhole;`).join(' ')} }
+protocol bgp w { local as 65000; neighbor ${hw.ip} as 65000; ${birdTimers} graceful restart on; graceful restart time 30; ipv4 { import all; export where proto = "s4"; }; }
+`
+  const b = await startBird(t, sb, hb, conf(['10.2.0.0/24', '10.2.1.0/24']))
+  await until(() => kernelRoutes(sb, hw).has('10.2.0.0/24') && kernelRoutes(sb, hw).has('10.2.1.0/24'), 30_000, () => 'routes in the kernel')
+  // `graceful restart`: BIRD goes away without a NOTIFICATION.
+  await b.cli('graceful restart')
+  await until(async () => (await neighbors(w))[0]?.state !== 'Established', 15_000, () => 'session down')
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  const stale = (await rib(w)).find((r) => r.prefix === '10.2.0.0/24')?.paths[0] as { stale?: boolean } | undefined
+  t.true(stale?.stale, 'kept as stale')
+  t.true(kernelRoutes(sb, hw).has('10.2.0.0/24'), 'still forwarding')
+  // BIRD comes back (-R: graceful restart recovery) without 10.2.1.0/24: after its End-of-RIB that one goes.
+  const file = path.join(sb.dir, `bird-${hb.name}.conf`)
+  fs.writeFileSync(file, conf(['10.2.0.0/24']))
+  await sb.exec(hb.ns, '/usr/sbin/bird', ['-R', '-c', file, '-s', b.ctl, '-P', path.join(sb.dir, `bird-${hb.name}.pid`)])
+  await until(async () => (await neighbors(w))[0]?.state === 'Established', 30_000, () => 'session back')
+  await until(async () => !(await rib(w)).some((r) => r.prefix === '10.2.1.0/24'), 30_000, () => 'route not re-announced removed after End-of-RIB')
+  const fresh = (await rib(w)).find((r) => r.prefix === '10.2.0.0/24')?.paths[0] as { stale?: boolean } | undefined
+  t.false(fresh?.stale)
+  await until(() => !kernelRoutes(sb, hw).has('10.2.1.0/24'), 10_000, () => 'kernel route of the dropped prefix removed')
+  t.true(kernelRoutes(sb, hw).has('10.2.0.0/24'))
+})
+
+test('[kernel] graceful restart, restarting side: weft stops gracefully, kernel routes survive, BIRD keeps ours stale, the restarted weft takes over', async (t) => {
+  if (!skipUnlessTools(t, 'bird')) return
+  const sb = sandbox(t, 'bgpgrr')
+  const topo = await underlayTopology(sb, { hosts: 2 })
+  const [hw, hb] = topo.hosts as [Host, Host]
+  const cfg = {
+    routerId: hw.ip, asn: 65000, fib: { enabled: true, resyncSeconds: 1 }, announce: ['10.1.0.0/24'], gracefulRestart: { restartTime: 30 },
+    peers: [{ address: hb.ip, asn: 65000, families: ['ipv4'], holdTime: 9, connectRetryTime: 1, idleHoldTime: 0 }]
+  }
+  const w = await startWeft(t, sb, hw, cfg)
+  const b = await startBird(t, sb, hb, `router id ${hb.ip};
+protocol device {}
+protocol static s4 { ipv4; route 10.2.0.0/24 blackhole; }
+protocol bgp w { local as 65000; neighbor ${hw.ip} as 65000; ${birdTimers} graceful restart on; graceful restart time 30; ipv4 { import all; export where proto = "s4"; }; }
+`)
+  await until(() => kernelRoutes(sb, hw).has('10.2.0.0/24'), 30_000, () => 'route in the kernel')
+  await until(async () => (await b.cli('show route 10.1.0.0/24')).includes('10.1.0.0/24'), 10_000, () => 'BIRD has ours')
+  await api(w, 'POST', '/v1/shutdown', { graceful: true })
+  await until(() => !fs.existsSync(w.socket), 10_000, () => 'weft stopped')
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  t.true(kernelRoutes(sb, hw).has('10.2.0.0/24'), 'kernel routes kept across our restart')
+  t.regex(await b.cli('show route 10.1.0.0/24 all'), /10\.1\.0\.0\/24/, 'BIRD keeps our route while we restart')
+  const w2 = await startWeft(t, sb, hw, cfg)
+  t.true(kernelRoutes(sb, hw).has('10.2.0.0/24'), 'still there when the new process starts')
+  t.regex(w2.log(), /restarting gracefully/)
+  await until(async () => (await neighbors(w2))[0]?.state === 'Established', 30_000, () => 'session back')
+  await until(async () => (await rib(w2)).some((r) => r.prefix === '10.2.0.0/24'), 10_000, () => 'relearned')
+  t.true(kernelRoutes(sb, hw).has('10.2.0.0/24'))
+  t.regex(await b.cli('show route 10.1.0.0/24'), /10\.1\.0\.0\/24/)
+})
