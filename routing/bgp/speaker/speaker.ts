@@ -132,6 +132,7 @@ export class Speaker {
   #started = 0
   /** Our originated routes (announce[] and the API). */
   readonly #announced = new Map<string, AnnounceConfig>()
+  readonly #originated = new Map<string, Attrs>()
 
   constructor (cfg: BgpdConfig, deps: SpeakerDeps = {}, opts: { restarting?: boolean } = {}) {
     this.cfg = cfg
@@ -418,10 +419,16 @@ export class Speaker {
   announce (a: AnnounceConfig | string): void {
     const cfg = typeof a === 'string' ? announceEntry(a, 'prefix') : a
     this.#announced.set(cfg.prefix, cfg)
-    const attrs: Attrs = {
-      origin: 0, asPath: [], nextHop: cfg.nextHop, med: cfg.med, localPref: cfg.localPref,
-      communities: cfg.communities.map(parseCommunity), largeCommunities: [], extCommunities: [], clusterList: [],
-      atomicAggregate: false, other: []
+    // Originated routes with the same attributes share one Attrs, so they leave in the same UPDATEs.
+    const key = `${cfg.nextHop ?? ''}|${cfg.med ?? ''}|${cfg.localPref ?? ''}|${cfg.communities.join(',')}`
+    let attrs = this.#originated.get(key)
+    if (attrs === undefined) {
+      attrs = {
+        origin: 0, asPath: [], nextHop: cfg.nextHop, med: cfg.med, localPref: cfg.localPref,
+        communities: cfg.communities.map(parseCommunity), largeCommunities: [], extCommunities: [], clusterList: [],
+        atomicAggregate: false, other: []
+      }
+      this.#originated.set(key, attrs)
     }
     if (this.rib.update({ prefix: cfg.prefix, family: familyOfPrefix(cfg.prefix), source: undefined, attrs })) this.#markDirty([cfg.prefix])
   }
@@ -541,7 +548,7 @@ export class Speaker {
       let out: Attrs | undefined
       if (d !== undefined) {
         const best = d.best
-        if (memo !== undefined && best.source !== undefined) {
+        if (memo !== undefined) {
           let m = memo.get(best.attrs)
           if (m === undefined) { m = this.#exportAttrs(p, best) ?? null; memo.set(best.attrs, m) }
           out = m ?? undefined
