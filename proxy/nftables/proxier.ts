@@ -51,21 +51,22 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
     const start = now()
     const next = new Map<string, NftObjects>()
     const nextRefs = new Map<string, number>()
-    const all = baseObjects(init)
+    // Base objects first, then each service's block: its chains, sets, rules and elements refer only
+    // to its own chains and to base objects, so this order is valid without one table-wide sort.
+    const lines = [
+      `add table ${t} { comment "rules for kube-proxy" ; }`,
+      `delete table ${t}`,
+      `add table ${t} { comment "rules for kube-proxy" ; }`,
+      ...renderAll(baseObjects(init), init.family)
+    ]
     for (const key of state.keys()) {
       const ports = state.ports(key)
       if (ports.length === 0) continue
       const objs = serviceObjects(ports, init)
       next.set(key, objs)
-      serviceObjects(ports, init, all)
+      for (const l of renderAll(objs, init.family)) lines.push(l)
       forShared(objs, (rk) => { nextRefs.set(rk, (nextRefs.get(rk) ?? 0) + 1) })
     }
-    const lines = [
-      `add table ${t} { comment "rules for kube-proxy" ; }`,
-      `delete table ${t}`,
-      `add table ${t} { comment "rules for kube-proxy" ; }`,
-      ...renderAll(all, init.family)
-    ]
     const script = lines.join('\n') + '\n'
     const computeMs = now() - start
     const applyMs = apply(script)
@@ -83,7 +84,8 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
     const elDeletes: string[] = []
     const elAdds: string[] = []
     const removals: string[] = [] // flush then delete chains, delete sets
-    const next = new Map(committed)
+    // Applied to `committed` only once the transaction succeeded (no O(services) copy per sync).
+    const updates = new Map<string, NftObjects | undefined>()
     const delta = new Map<string, number>()
     const count = (rk: string): number => (refs.get(rk) ?? 0) + (delta.get(rk) ?? 0)
     const acquire = (rk: string): number => { delta.set(rk, (delta.get(rk) ?? 0) + 1); return count(rk) }
@@ -93,8 +95,7 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
       const old = committed.get(key) ?? emptyObjects()
       const ports = state.ports(key)
       const cur = ports.length === 0 ? emptyObjects() : serviceObjects(ports, init)
-      if (ports.length === 0) next.delete(key)
-      else next.set(key, cur)
+      updates.set(key, ports.length === 0 ? undefined : cur)
       written++
       for (const [name, body] of cur.sets) if (!old.sets.has(name)) adds.push(`add set ${t} ${name} ${body}`)
       for (const [name, rules] of cur.chains) {
@@ -135,7 +136,10 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
       if (n <= 0) refs.delete(rk)
       else refs.set(rk, n)
     }
-    committed = next
+    for (const [key, o] of updates) {
+      if (o === undefined) committed.delete(key)
+      else committed.set(key, o)
+    }
     lastTransaction = script
     return { family: init.family, full: false, computeMs, applyMs, bytes: script.length, servicesWritten: written }
   }

@@ -63,7 +63,9 @@ function familyOfCidr (c: string): IpFamily | undefined {
   return familyOfAddress(c.split('/')[0] ?? '')
 }
 
-const norm = (a: string): string => ip.canonical(a)
+const plainV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/
+/** Canonical address text; the common case (a plain dotted quad) without parsing. */
+const norm = (a: string): string => plainV4.test(a) ? a : ip.canonical(a)
 
 /** Whether traffic from outside the cluster can reach the service (NodePort, externalIPs or LB IPs). */
 export function externallyAccessible (sp: ServicePortInfo): boolean {
