@@ -402,3 +402,59 @@ test('tables, discovery, openapi, version and health', async (t) => {
   t.regex(metrics.body, /apiserver_request_total\{verb="POST",resource="pods",code="201"\} 1/)
   t.regex(metrics.body, /apiserver_storage_objects\{resource="pods"\} 1/)
 })
+
+test('pods/log is proxied to the kubelet of the pod\'s node with the query kept', async (t) => {
+  const h = await start(t)
+  const { createServer } = await import('node:http')
+  const seen: string[] = []
+  const kubelet = createServer((q, s) => { seen.push(q.url ?? ''); s.writeHead(200, { 'content-type': 'text/plain' }); s.end('line 1\nline 2\n') })
+  await new Promise<void>((r) => kubelet.listen(0, '127.0.0.1', r))
+  t.teardown(() => { kubelet.close() })
+  const port = (kubelet.address() as { port: number }).port
+  await req(h, 'POST', '/api/v1/nodes', { metadata: { name: 'n1' }, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: port } } } })
+  await req(h, 'POST', '/api/v1/namespaces/default/pods', { metadata: { name: 'p' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'weft/echo' }, { name: 'd', image: 'weft/echo' }] } })
+  const noContainer = await req(h, 'GET', '/api/v1/namespaces/default/pods/p/log')
+  t.is(noContainer.status, 400)
+  t.regex(noContainer.body.message, /choose one of: \[c d\]/)
+  const res = await fetch(`${h.base}/api/v1/namespaces/default/pods/p/log?container=d&tailLines=5&follow=true`)
+  t.is(res.status, 200)
+  t.is(await res.text(), 'line 1\nline 2\n')
+  t.deepEqual(seen, ['/containerLogs/default/p/d?follow=true&tailLines=5'])
+  await req(h, 'POST', '/api/v1/namespaces/default/pods', pod('unbound'))
+  t.is((await req(h, 'GET', '/api/v1/namespaces/default/pods/unbound/log')).status, 400)
+})
+
+test('arbitrary bodies on every resource get a Status, never a 500, and leave the store readable', async (t) => {
+  const fc = (await import('fast-check')).default
+  const h = await start(t)
+  const { RESOURCES, apiVersionOf } = await import('./resources.js')
+  const collection = (i: number): string => {
+    const r = RESOURCES[i % RESOURCES.length] as (typeof RESOURCES)[number]
+    const base = r.group === '' ? '/api/v1' : `/apis/${r.group}/${r.version}`
+    return r.namespaced ? `${base}/namespaces/default/${r.plural}` : `${base}/${r.plural}`
+  }
+  const statuses = new Set<number>()
+  await fc.assert(fc.asyncProperty(
+    fc.nat(), fc.oneof(
+      fc.string(),
+      fc.json(),
+      fc.record({ apiVersion: fc.string(), kind: fc.string(), metadata: fc.record({ name: fc.string(), labels: fc.dictionary(fc.string(), fc.string()) }), spec: fc.anything() }, { requiredKeys: [] }).map((o) => JSON.stringify(o))
+    ), fc.constantFrom('POST', 'PUT', 'PATCH'),
+    async (i, body, method) => {
+      const r = RESOURCES[i % RESOURCES.length] as (typeof RESOURCES)[number]
+      const path = method === 'POST' ? collection(i) : `${collection(i)}/x`
+      const withKind = method === 'POST' && i % 3 === 0 ? JSON.stringify({ apiVersion: apiVersionOf(r), kind: r.kind, metadata: { name: `n${i % 50}` } }) : body
+      const res = await fetch(h.base + path, { method, body: withKind, headers: { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' } })
+      statuses.add(res.status)
+      const text = await res.text()
+      if (res.status === 500) return false
+      if (res.status >= 400) {
+        const st = JSON.parse(text) as { kind: string, code: number }
+        return st.kind === 'Status' && st.code === res.status
+      }
+      return true
+    }), { numRuns: 300 })
+  for (let i = 0; i < RESOURCES.length; i++) t.is((await req(h, 'GET', collection(i))).status, 200)
+  t.false(statuses.has(500))
+  t.true(statuses.has(201) && statuses.has(400) && statuses.has(422), [...statuses].join(","))
+})

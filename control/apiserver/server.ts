@@ -260,7 +260,7 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
         }
         if (watch) return await serveWatch(req, reply, { ...t, name: undefined }, t.name)
         if (t.subresource === 'scale') return await send(reply, 200, toScale(info, await registry.get(info, t.namespace, t.name)))
-        if (t.subresource === 'log') throw new ApiError('CTRL_ERR_API_SERVICE_UNAVAILABLE', `pods "${t.name}": no kubelet serves logs for this pod`)
+        if (t.subresource === 'log') return await serveLog(req, reply, t.namespace as string, t.name)
         const obj = await registry.get(info, t.namespace, t.name, q.resourceVersion)
         return await sendMaybeTable(req, reply, t.info, [obj], obj, undefined)
       }
@@ -441,6 +441,57 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
       req.raw.off('close', stop)
       if (!res.writableEnded) res.end()
     }
+  }
+
+  /** pods/log: proxied to the kubelet of the pod's node (its InternalIP and daemonEndpoints port), as kube-apiserver does. */
+  async function serveLog (req: FastifyRequest, reply: FastifyReply, ns: string, name: string): Promise<unknown> {
+    const q = req.query as Record<string, string | undefined>
+    const pod = await registry.get(resourceFor('', 'v1', 'pods') as ResourceInfo, ns, name)
+    const spec = (pod.spec ?? {}) as Obj
+    const names = ((spec.containers ?? []) as Obj[]).map((c) => String(c.name))
+    const initNames = ((spec.initContainers ?? []) as Obj[]).map((c) => String(c.name))
+    let container = q.container
+    if (container === undefined || container === '') {
+      if (names.length !== 1) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]${initNames.length > 0 ? ` or one of the init containers: [${initNames.join(' ')}]` : ''}`)
+      container = names[0] as string
+    } else if (!names.includes(container) && !initNames.includes(container)) {
+      throw badRequest(`container ${container} is not valid for pod ${name}`)
+    }
+    const nodeName = spec.nodeName
+    if (typeof nodeName !== 'string' || nodeName === '') throw badRequest(`pod ${name} is not yet scheduled to a node: no logs`)
+    let node: Obj
+    try { node = await registry.get(resourceFor('', 'v1', 'nodes') as ResourceInfo, undefined, nodeName) } catch {
+      throw new ApiError('CTRL_ERR_API_SERVICE_UNAVAILABLE', `node ${nodeName} of pod ${name} is not registered`)
+    }
+    const status = (node.status ?? {}) as Obj
+    const addr = ((status.addresses ?? []) as Obj[]).find((a) => a.type === 'InternalIP')?.address
+    const port = (((status.daemonEndpoints ?? {}) as Obj).kubeletEndpoint as Obj | undefined)?.Port
+    if (typeof addr !== 'string' || typeof port !== 'number') throw new ApiError('CTRL_ERR_API_SERVICE_UNAVAILABLE', `node ${nodeName} has no kubelet endpoint (InternalIP and daemonEndpoints.kubeletEndpoint.Port)`)
+    const params = new URLSearchParams()
+    for (const k of ['follow', 'previous', 'tailLines', 'sinceSeconds', 'sinceTime', 'timestamps', 'limitBytes']) { const v = q[k]; if (v !== undefined) params.set(k, v) }
+    const host = addr.includes(':') ? `[${addr}]` : addr
+    const url = `http://${host}:${port}/containerLogs/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/${encodeURIComponent(container)}?${params.toString()}`
+    const ac = new AbortController()
+    req.raw.on('close', () => { ac.abort() })
+    let upstream: Response
+    try { upstream = await fetch(url, { signal: ac.signal }) } catch (e) {
+      throw new ApiError('CTRL_ERR_API_SERVICE_UNAVAILABLE', `Get "${url}": ${(e as Error).message}`)
+    }
+    if (!upstream.ok || upstream.body === null) {
+      const text = await upstream.text().catch(() => '')
+      const code = upstream.status === 404 ? 'CTRL_ERR_API_NOT_FOUND' : upstream.status === 400 ? 'CTRL_ERR_API_BAD_REQUEST' : 'CTRL_ERR_API_SERVICE_UNAVAILABLE'
+      throw new ApiError(code, text.trim() !== '' ? text.trim() : `kubelet answered ${upstream.status} for the logs of ${ns}/${name}/${container}`)
+    }
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' })
+    res.flushHeaders()
+    try {
+      for await (const chunk of upstream.body as unknown as AsyncIterable<Uint8Array>) {
+        if (!res.write(chunk)) await new Promise((r) => res.once('drain', r))
+      }
+    } catch {} finally { if (!res.writableEnded) res.end() }
+    return undefined
   }
 
   async function bind (ns: string | undefined, name: string, body: unknown): Promise<Obj> {

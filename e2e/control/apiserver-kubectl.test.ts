@@ -320,3 +320,35 @@ test('[store] ./bin/weft apiserver: first start writes the CA, tokens and admin.
   p.kill('SIGTERM')
   await p
 })
+
+test('[etcd] two API servers share one etcd: writes and watches cross over, Service IPs and node ports never collide', async (t) => {
+  const { KubeClient, Informer } = await import('../../control/client/index.js')
+  const etcd = await startEtcd(t)
+  const servers: RunningApiserver[] = []
+  for (let i = 0; i < 2; i++) {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), `weft-api-ha${i}-`))
+    t.teardown(() => { fs.rmSync(d, { recursive: true, force: true }) })
+    const api = await startApiserver({
+      securePort: 0, bindAddress: '127.0.0.1', dataDir: d, etcdServers: etcd.endpoint, serviceClusterIpRange: '10.96.0.0/24',
+      serviceNodePortRange: '30000-30099', etcdCompactionInterval: 0, logLevel: 'silent'
+    }, pino({ level: 'silent' }))
+    t.teardown(async () => { await api.stop() })
+    servers.push(api)
+  }
+  const [a, b] = await Promise.all(servers.map(async (s) => await KubeClient.fromKubeconfig(s.kubeconfig)))
+  if (a === undefined || b === undefined) throw new Error('no clients')
+  t.teardown(() => { a.close(); b.close() })
+  const seenOnB: string[] = []
+  const inf = new Informer(b, { resource: 'services', namespace: 'default' }, {}, { onAdd: (o) => { seenOnB.push(String((o.metadata as Record<string, unknown>).name)) } })
+  t.teardown(async () => { await inf.stop() })
+  await inf.waitForSync()
+  const mk = (c: InstanceType<typeof KubeClient>, name: string) => c.create({ resource: 'services', namespace: 'default' }, { metadata: { name }, spec: { type: 'NodePort', ports: [{ port: 80 }], selector: { app: name } } })
+  const created = await Promise.all(Array.from({ length: 40 }, async (_, i) => await mk(i % 2 === 0 ? a : b, `s${i}`)))
+  const ips = created.map((s) => (s.spec as Record<string, unknown>).clusterIP)
+  const ports = created.map((s) => ((s.spec as Record<string, unknown[]>).ports?.[0] as Record<string, unknown>).nodePort)
+  t.is(new Set(ips).size, 40)
+  t.is(new Set(ports).size, 40)
+  const until = Date.now() + 10_000
+  while (seenOnB.filter((n) => n.startsWith('s')).length < 40 && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+  t.is(seenOnB.filter((n) => n.startsWith('s')).length, 40)
+})
