@@ -173,6 +173,42 @@ program.command('apiserver')
     process.exit(0)
   })
 
+program.command('up')
+  .description('a whole cluster on this box: node namespaces on a bridge, API server, controller-manager, scheduler, a kubelet per node')
+  .option('--name <name>', 'cluster name (1-8 letters/digits; goes into namespace and link names)', 'weft')
+  .option('--nodes <n>', 'number of nodes', (v) => parsePositive(v, '--nodes'), 3)
+  .option('--data-dir <dir>', 'state, logs, kubeconfigs (default /var/lib/weft/<name>)')
+  .option('--underlay <cidr>', 'node network; the host takes .1, node i takes .(10+i)', '10.200.0.0/24')
+  .option('--cluster-cidr <cidr>', 'pod network, a podCIDR per node', '10.244.0.0/16')
+  .option('--service-cluster-ip-range <cidr>', 'ClusterIP range', '10.96.0.0/12')
+  .option('--api-port <port>', 'API server port on the underlay address', (v) => parsePort(v), 6443)
+  .option('--no-proxy', 'do not run weft proxy on the nodes')
+  .option('--demo', 'also create a demo Deployment and Service and say how to reach them', false)
+  .option('--detach', 'return once the cluster is up, leaving it running (stop it with weft down)', false)
+  .action(async (o: Record<string, unknown>) => {
+    const upMod = await import('../../control/up/index.js')
+    const name = String(o.name)
+    try { upMod.checkName(name) } catch (e) { fail((e as Error).message) }
+    const dataDir = typeof o.dataDir === 'string' ? o.dataDir : `/var/lib/weft/${name}`
+    try {
+      await upMod.runUp({ ...upMod.upDefaults, name, nodes: o.nodes as number, dataDir, underlay: String(o.underlay), clusterCidr: String(o.clusterCidr),
+        serviceCidr: String(o.serviceClusterIpRange), apiPort: o.apiPort as number, proxy: o.proxy !== false, verbose: true }, { demo: o.demo === true, detach: o.detach === true })
+    } catch (e) { fail(`up: ${(e as Error).message}`) }
+    process.exit(0)
+  })
+
+program.command('down')
+  .description('remove everything weft up made: processes, node and pod namespaces, links, routes')
+  .option('--name <name>', 'cluster name', 'weft')
+  .option('--data-dir <dir>', 'the data dir given to weft up (default /var/lib/weft/<name>)')
+  .action(async (o: Record<string, unknown>) => {
+    const upMod = await import('../../control/up/index.js')
+    const dataDir = typeof o.dataDir === 'string' ? o.dataDir : `/var/lib/weft/${String(o.name)}`
+    const { removed } = await upMod.down(dataDir, { verbose: true })
+    process.stdout.write(removed.length === 0 ? `no cluster recorded in ${dataDir}\n` : `cluster in ${dataDir} removed\n`)
+    process.exit(0)
+  })
+
 function parsePort (v: string): number {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is 0-65535')
