@@ -12,6 +12,10 @@ import { startAgent } from './agent.js'
 import { DEFAULT_ETCD_PREFIX, etcdSubnetManager } from './etcd-manager.js'
 import { VxlanError } from './errors.js'
 import { nodeTrafficRules } from './traffic.js'
+import { kubeSubnetManager } from './kube-manager.js'
+import type { SubnetManager } from './types.js'
+import { KubeClient } from '../../control/client/index.js'
+import * as os from 'node:os'
 
 export interface VxlandOptions {
   etcdEndpoints: string
@@ -60,12 +64,22 @@ export function envOverrides (env: NodeJS.ProcessEnv): Partial<Record<string, st
 
 export async function runVxland (opts: VxlandOptions): Promise<void> {
   const logger = pino({ level: opts.logLevel, base: { daemon: 'vxland' } }, pino.destination(2))
+  let manager: SubnetManager
   if (opts.kubeSubnetMgr) {
-    throw new VxlanError('VXLAN_ERR_FLAGS', '--kube-subnet-mgr is not available in this build yet (it needs the Kubernetes API server work); use --etcd-endpoints')
+    // flannel: --kubeconfig-file, else $KUBECONFIG; the node is $NODE_NAME, else the host name.
+    const kc = opts.kubeconfigFile ?? process.env.KUBECONFIG
+    if (kc === undefined || kc === '') throw new VxlanError('VXLAN_ERR_FLAGS', '--kube-subnet-mgr needs --kubeconfig-file (or KUBECONFIG)')
+    const nodeName = process.env.NODE_NAME ?? os.hostname()
+    let client: KubeClient
+    try { client = await KubeClient.fromKubeconfig(kc, { userAgent: 'weft-vxland' }) } catch (e) {
+      throw new VxlanError('VXLAN_ERR_FLAGS', `--kubeconfig-file: ${(e as Error).message}`)
+    }
+    manager = kubeSubnetManager({ client, nodeName, netConfPath: opts.netConfigPath, logger })
+  } else {
+    const endpoints = opts.etcdEndpoints.split(',').map((s) => s.trim()).filter((s) => s !== '')
+    if (endpoints.length === 0) throw new VxlanError('VXLAN_ERR_FLAGS', '--etcd-endpoints is empty')
+    manager = etcdSubnetManager({ endpoints, prefix: opts.etcdPrefix, logger })
   }
-  const endpoints = opts.etcdEndpoints.split(',').map((s) => s.trim()).filter((s) => s !== '')
-  if (endpoints.length === 0) throw new VxlanError('VXLAN_ERR_FLAGS', '--etcd-endpoints is empty')
-  const manager = etcdSubnetManager({ endpoints, prefix: opts.etcdPrefix, logger })
   const agent = await startAgent({
     manager,
     netns: new LinuxNetNS(),
