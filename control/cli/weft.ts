@@ -182,6 +182,7 @@ program.command('up')
   .option('--cluster-cidr <cidr>', 'pod network, a podCIDR per node', '10.244.0.0/16')
   .option('--service-cluster-ip-range <cidr>', 'ClusterIP range', '10.96.0.0/12')
   .option('--api-port <port>', 'API server port on the underlay address', (v) => parsePort(v), 6443)
+  .option('--network <kind>', 'vxlan (weft vxland per node, flannel plugin) or routes (bridge plugin, plain routes between nodes)', 'vxlan')
   .option('--no-proxy', 'do not run weft proxy on the nodes')
   .option('--demo', 'also create a demo Deployment and Service and say how to reach them', false)
   .option('--detach', 'return once the cluster is up, leaving it running (stop it with weft down)', false)
@@ -189,10 +190,11 @@ program.command('up')
     const upMod = await import('../../control/up/index.js')
     const name = String(o.name)
     try { upMod.checkName(name) } catch (e) { fail((e as Error).message) }
+    if (o.network !== 'vxlan' && o.network !== 'routes') fail(`--network: "${String(o.network)}" is not one of vxlan, routes`)
     const dataDir = typeof o.dataDir === 'string' ? o.dataDir : `/var/lib/weft/${name}`
     try {
       await upMod.runUp({ ...upMod.upDefaults, name, nodes: o.nodes as number, dataDir, underlay: String(o.underlay), clusterCidr: String(o.clusterCidr),
-        serviceCidr: String(o.serviceClusterIpRange), apiPort: o.apiPort as number, proxy: o.proxy !== false, verbose: true }, { demo: o.demo === true, detach: o.detach === true })
+        serviceCidr: String(o.serviceClusterIpRange), apiPort: o.apiPort as number, proxy: o.proxy !== false, verbose: true, network: o.network === 'routes' ? 'routes' : 'vxlan' }, { demo: o.demo === true, detach: o.detach === true })
     } catch (e) { fail(`up: ${(e as Error).message}`) }
     process.exit(0)
   })

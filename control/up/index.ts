@@ -32,7 +32,8 @@ export interface UpOptions {
   clusterCidr: string
   serviceCidr: string
   apiPort: number
-  network: 'routes'
+  /** vxlan: `weft vxland --kube-subnet-mgr` per node and the flannel CNI plugin; routes: bridge + host-local and plain routes between nodes. */
+  network: 'vxlan' | 'routes'
   /** Print progress and the status table (false in tests that parse nothing). */
   verbose: boolean
   /** Also start `weft proxy` per node when the binary supports it. */
@@ -49,7 +50,7 @@ export const upDefaults = {
   clusterCidr: '10.244.0.0/16',
   serviceCidr: '10.96.0.0/12',
   apiPort: 6443,
-  network: 'routes' as const,
+  network: 'vxlan' as 'vxlan' | 'routes',
   verbose: true,
   proxy: true
 }
@@ -139,11 +140,11 @@ export async function up (opts: UpOptions): Promise<RunningCluster> {
   const died = new Promise<string>((r) => { resolveDied = r })
   const logDir = path.join(opts.dataDir, 'logs')
   fs.mkdirSync(logDir, { recursive: true })
-  const start = (what: string, argv: string[], inNs?: string): ChildProcess => {
+  const start = (what: string, argv: string[], inNs?: string, env: Record<string, string> = {}): ChildProcess => {
     const log = fs.openSync(path.join(logDir, `${what}.log`), 'a')
     const cmd = inNs !== undefined ? '/usr/bin/nsenter' : WEFT
     const args = inNs !== undefined ? [`--net=${netns.pathOf(inNs)}`, '--', WEFT, ...argv] : argv
-    const child = spawn(cmd, args, { stdio: ['ignore', log, log], detached: true })
+    const child = spawn(cmd, args, { stdio: ['ignore', log, log], detached: true, env: { ...process.env, ...env } })
     fs.closeSync(log)
     state.pids.push({ pid: child.pid as number, what })
     saveState(state)
@@ -235,6 +236,7 @@ export async function up (opts: UpOptions): Promise<RunningCluster> {
       const node = state.nodes.find((n) => n.name === name)
       if (typeof cidr !== 'string' || node === undefined || routed.get(name) === cidr) return
       routed.set(name, cidr)
+      if (opts.network === 'vxlan') return // vxland routes the node's subnet; the flannel plugin's config is already there
       writeCniConfig(opts, node, cidr)
       const nsPath = (n: NodeState): string => netns.pathOf(n.ns)
       for (const other of state.nodes) {
@@ -259,6 +261,13 @@ export async function up (opts: UpOptions): Promise<RunningCluster> {
     for (const n of state.nodes) {
       const dir = path.join(opts.dataDir, 'nodes', n.name)
       fs.mkdirSync(path.join(dir, 'cni', 'net.d'), { recursive: true })
+      if (opts.network === 'vxlan') {
+        const netConf = path.join(opts.dataDir, 'net-conf.json')
+        fs.writeFileSync(netConf, JSON.stringify({ Network: opts.clusterCidr, Backend: { Type: 'vxlan' } }))
+        writeFlannelConfig(opts, n)
+        start(`vxland-${n.name}`, ['vxland', '--kube-subnet-mgr', '--kubeconfig-file', nodeKcs.get(n.name) as string, '--net-config-path', netConf, '--iface', 'eth0',
+          '--subnet-file', path.join(dir, 'subnet.env'), '--ip-masq'], n.ns, { NODE_NAME: n.name })
+      }
       start(`kubelet-${n.name}`, ['kubelet', '--kubeconfig', nodeKcs.get(n.name) as string, '--hostname-override', n.name, '--node-ip', n.ip,
         '--root-dir', path.join(dir, 'kubelet'), '--cni-conf-dir', path.join(dir, 'cni', 'net.d'), '--cni-bin-dir', CNI_BIN, ...(opts.kubeletArgs ?? [])], n.ns)
       if (opts.proxy && await hasCommand('proxy')) {
@@ -298,6 +307,23 @@ function writeCniConfig (opts: UpOptions, node: NodeState, podCidr: string): voi
         hairpinMode: true,
         ipam: { type: 'host-local', ranges: [[{ subnet: podCidr }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: path.join(opts.dataDir, 'nodes', node.name, 'ipam') }
       },
+      { type: 'portmap', capabilities: { portMappings: true } }
+    ]
+  }
+  const tmp = path.join(dir, '.10-weft.conflist.tmp')
+  fs.writeFileSync(tmp, JSON.stringify(conf, null, 2))
+  fs.renameSync(tmp, path.join(dir, '10-weft.conflist'))
+}
+
+/** The flannel plugin on the node's subnet.env (written by its vxland once the node has a podCIDR). */
+function writeFlannelConfig (opts: UpOptions, node: NodeState): void {
+  const nodeDir = path.join(opts.dataDir, 'nodes', node.name)
+  const dir = path.join(nodeDir, 'cni', 'net.d')
+  const conf = {
+    cniVersion: '1.0.0',
+    name: `weft-${opts.name}`,
+    plugins: [
+      { type: 'flannel', subnetFile: path.join(nodeDir, 'subnet.env'), dataDir: path.join(nodeDir, 'flannel'), ipam: { dataDir: path.join(nodeDir, 'ipam') }, delegate: { hairpinMode: true, isDefaultGateway: true } },
       { type: 'portmap', capabilities: { portMappings: true } }
     ]
   }
@@ -419,7 +445,7 @@ function killIn (nsPath: string): void {
   }
 }
 
-const rank = (what: string): number => what.startsWith('kubelet') || what.startsWith('proxy') ? 0 : what === 'apiserver' ? 2 : 1
+const rank = (what: string): number => what.startsWith('kubelet') || what.startsWith('proxy') || what.startsWith('vxland') ? 0 : what === 'apiserver' ? 2 : 1
 function alive (pid: number): boolean { try { process.kill(pid, 0); return true } catch { return false } }
 
 /** The status table `weft up` prints. */
