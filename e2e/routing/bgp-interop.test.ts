@@ -474,3 +474,48 @@ protocol bgp w { local as 65000; neighbor ${hw.ip} as 65000; ${birdTimers} grace
   t.true(kernelRoutes(sb, hw).has('10.2.0.0/24'))
   t.regex(await b.cli('show route 10.1.0.0/24'), /10\.1\.0\.0\/24/)
 })
+
+test('[kernel] eBGP with FRR: routes both ways, FRR\'s first-AS and policy checks pass', async (t) => {
+  if (!skipUnlessTools(t, 'vtysh') || !fs.existsSync('/usr/lib/frr/bgpd')) { t.pass(); return }
+  const sb = sandbox(t, 'bgpfrr')
+  const topo = await underlayTopology(sb, { hosts: 2 })
+  const [hw, hf] = topo.hosts as [Host, Host]
+  const w = await startWeft(t, sb, hw, {
+    routerId: hw.ip, asn: 65001, announce: [{ prefix: '10.1.0.0/24', communities: ['65001:5'] }],
+    peers: [{ address: hf.ip, asn: 65003, families: ['ipv4'], policy: { import: 'accept', export: 'accept' }, holdTime: 9, connectRetryTime: 1 }]
+  })
+  // bgpd drops to the frr user: its vty socket directory must be writable by it.
+  const dir = path.join(sb.dir, 'frr')
+  fs.mkdirSync(dir)
+  fs.chmodSync(sb.dir, 0o755)
+  fs.chmodSync(dir, 0o777)
+  const conf = path.join(dir, 'frr.conf')
+  fs.writeFileSync(conf, `router bgp 65003
+ bgp router-id ${hf.ip}
+ no bgp network import-check
+ neighbor ${hw.ip} remote-as 65001
+ neighbor ${hw.ip} timers 3 9
+ neighbor ${hw.ip} timers connect 1
+ address-family ipv4 unicast
+  network 10.3.0.0/24
+  neighbor ${hw.ip} route-map all in
+  neighbor ${hw.ip} route-map all out
+ exit-address-family
+route-map all permit 10
+`)
+  fs.chmodSync(conf, 0o644)
+  const pid = path.join(dir, 'bgpd.pid')
+  await sb.exec(hf.ns, '/usr/lib/frr/bgpd', ['-f', conf, '-i', pid, '-Z', '-n', '-u', 'frr', '-g', 'frr', '--vty_socket', dir, '-d'])
+  t.teardown(() => { try { process.kill(Number(fs.readFileSync(pid, 'utf8').trim()), 'SIGTERM') } catch { /* gone */ } })
+  const vtysh = async (cmd: string): Promise<string> => String((await sb.exec(hf.ns, '/usr/bin/vtysh', ['--vty_socket', dir, '-d', 'bgpd', '-c', cmd], { reject: false })).stdout)
+  await until(async () => (await neighbors(w))[0]?.state === 'Established', 30_000, () => `session; FRR: ${String((sb.exec(hf.ns, '/usr/bin/vtysh', ['--vty_socket', dir, '-c', 'show bgp summary'], { reject: false })))}`)
+  await until(async () => (await rib(w)).some((r) => r.prefix === '10.3.0.0/24'), 20_000, () => 'FRR route at weft')
+  const p = (await rib(w)).find((r) => r.prefix === '10.3.0.0/24')?.paths[0]
+  t.deepEqual(p?.asPath, [[65003]])
+  t.is(p?.nextHop, hf.ip)
+  await until(async () => (await vtysh('show bgp ipv4 unicast 10.1.0.0/24 json')).includes('65001'), 20_000, () => 'weft route at FRR')
+  const j = JSON.parse(await vtysh('show bgp ipv4 unicast 10.1.0.0/24 json')) as { paths?: Array<{ aspath?: { string?: string }, community?: { string?: string }, nexthops?: Array<{ ip: string }> }> }
+  t.is(j.paths?.[0]?.aspath?.string, '65001')
+  t.is(j.paths?.[0]?.community?.string, '65001:5')
+  t.is(j.paths?.[0]?.nexthops?.[0]?.ip, hw.ip)
+})
