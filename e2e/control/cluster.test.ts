@@ -89,7 +89,7 @@ const deployment = (image: string, extraEnv = 'v1'): string => JSON.stringify({
 })
 
 for (const network of ['vxlan', 'routes'] as const) {
-  test(`[cluster] weft up --nodes 3 (${network}): Ready nodes, a spread Deployment reachable by pod IP, rolling update, logs, a dead kubelet's pods move, weft down leaves nothing`, async (t) => {
+  test(`[kernel] [cluster] weft up --nodes 3 (${network}): Ready nodes, a spread Deployment reachable by pod IP, rolling update, logs, a dead kubelet's pods move, weft down leaves nothing`, async (t) => {
     const c = await upCluster(t, network)
     const nodes = JSON.parse(await c.k(['get', 'nodes', '-o', 'json'])) as Obj
     t.is(nodes.items.length, 3)
