@@ -115,7 +115,7 @@ export interface PathView {
 
 export interface RibRowView { prefix: string, reason: BestPathReason | undefined, multipath: number, paths: PathView[] }
 
-const FLUSH_EARLY = Number(process.env.WEFT_BGP_FLUSH_EARLY ?? 8192)
+const FLUSH_SLICE = Number(process.env.WEFT_BGP_FLUSH_SLICE ?? 4096)
 const FAMILY_AFI: Record<Family, number> = { 4: Afi.Ipv4, 6: Afi.Ipv6 }
 
 export class Speaker {
@@ -175,7 +175,7 @@ export class Speaker {
       p.restartTimer?.cancel()
       p.fsm.stop(ceaseNotification(CeaseSubcode.AdministrativeShutdown, 'weft bgpd stopping'))
     }
-    this.#flush()
+    this.#flush(true)
     const server = this.#server
     this.#server = undefined
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()))
@@ -457,19 +457,36 @@ export class Speaker {
   #markDirty (prefixes: readonly string[]): void {
     if (prefixes.length === 0) return
     for (const x of prefixes) this.#dirty.add(x)
-    // A full table arriving is read in one go before the loop turns: pass it on in slices so the peers downstream
-    // work while we read the rest.
-    if (this.#dirty.size >= FLUSH_EARLY) { this.#flush(); return }
+    this.#scheduleFlush()
+  }
+
+  #scheduleFlush (): void {
     if (this.#flushScheduled) return
     this.#flushScheduled = true
     setImmediate(() => this.#flush())
   }
 
-  #flush (): void {
+  /**
+   * Advertises and installs one slice of the dirty prefixes, then yields to the loop before the next: a full
+   * table must not keep us from reading the sockets for long (a peer whose data we do not read fills our receive
+   * buffer, the kernel drops segments and the sender backs off for seconds).
+   */
+  #flush (all = false): void {
     this.#flushScheduled = false
     if (this.#dirty.size === 0) return
-    const prefixes = [...this.#dirty]
-    this.#dirty = new Set()
+    let prefixes: string[]
+    if (all || this.#dirty.size <= FLUSH_SLICE) {
+      prefixes = [...this.#dirty]
+      this.#dirty = new Set()
+    } else {
+      prefixes = []
+      for (const x of this.#dirty) {
+        this.#dirty.delete(x)
+        prefixes.push(x)
+        if (prefixes.length >= FLUSH_SLICE) break
+      }
+      this.#scheduleFlush()
+    }
     const t0 = this.#clock.now()
     const cache = new Map<string, Uint8Array>()
     for (const p of this.#peers.values()) if (p.session !== undefined) this.#advertise(p, prefixes, cache)
