@@ -55,7 +55,8 @@ async function api (w: Weft, method: string, url: string, body?: unknown): Promi
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => { try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))) } catch (e) { reject(e) } })
     })
-    req.on('error', reject)
+    // A daemon that died says why in its log.
+    req.on('error', (e) => { reject(new Error(`${e.message}; bgpd log:\n${w.log().slice(-3000)}`)) })
     if (data !== undefined) req.write(data)
     req.end()
   })

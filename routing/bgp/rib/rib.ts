@@ -1,7 +1,10 @@
 /**
- * Adj-RIB-In (per source, after import policy) and the Loc-RIB (every candidate path per prefix, and the decision).
- * One `Path` object sits in both, so a prefix costs one path per source plus one entry. The speaker's loop is
- * the only writer; every mutation returns whether the prefix's decision changed so the caller can mark it dirty.
+ * Adj-RIB-In (per source, after import policy) and the Loc-RIB (every candidate path per prefix, and the decision)
+ * in one structure: the Adj-RIB-In of a source is its paths across the Loc-RIB entries, so a prefix costs one entry
+ * and one path per source, with no per-source map (a full table from several peers is what a reflector holds).
+ * Operations on one prefix look at that prefix's few paths; operations on a whole source (a session lost, a peer
+ * restarting) walk the table. The speaker's loop is the only writer; every mutation returns whether the prefix's
+ * decision changed so the caller can mark it dirty.
  */
 import type { Decision } from './best.js'
 import { decide } from './best.js'
@@ -17,83 +20,91 @@ export const LOCAL = ''
 
 export class Rib {
   readonly loc = new Map<string, RibEntry>()
-  readonly #adjIn = new Map<string, Map<string, Path>>()
+  readonly #counts = new Map<string, number>()
 
   static keyOf (source: PeerRef | undefined): string { return source?.address ?? LOCAL }
 
-  adjIn (source: string): ReadonlyMap<string, Path> {
-    return this.#adjIn.get(source) ?? new Map()
+  /** How many prefixes a source has in the Adj-RIB-In. */
+  count (source: string): number { return this.#counts.get(source) ?? 0 }
+
+  /** The prefixes a source has a path for (walks the table). */
+  prefixesOf (source: string): string[] {
+    const out: string[] = []
+    for (const [prefix, e] of this.loc) if (e.paths.some((p) => Rib.keyOf(p.source) === source)) out.push(prefix)
+    return out
   }
 
-  /** How many prefixes a source has in the Adj-RIB-In. */
-  count (source: string): number { return this.#adjIn.get(source)?.size ?? 0 }
+  /** The path of `source` for `prefix`. */
+  path (source: string, prefix: string): Path | undefined {
+    return this.loc.get(prefix)?.paths.find((p) => Rib.keyOf(p.source) === source)
+  }
 
   /** Adds or replaces `path` (one per source and prefix). True when the decision changed. */
   update (path: Path): boolean {
     const key = Rib.keyOf(path.source)
-    let adj = this.#adjIn.get(key)
-    if (adj === undefined) { adj = new Map(); this.#adjIn.set(key, adj) }
-    const old = adj.get(path.prefix)
-    adj.set(path.prefix, path)
     let e = this.loc.get(path.prefix)
     if (e === undefined) {
       const paths = [path]
       e = { paths, best: path, reason: 'only-path', multipath: paths }
       this.loc.set(path.prefix, e)
+      this.#counts.set(key, this.count(key) + 1)
       return true
     }
     // `multipath` may be the `paths` array itself (a lone path): keep the old view intact for the comparison.
     if (e.multipath === e.paths) e.multipath = e.paths.slice()
-    if (old !== undefined) {
-      const i = e.paths.indexOf(old)
-      if (i >= 0) e.paths[i] = path
-      else e.paths.push(path)
-    } else e.paths.push(path)
+    const i = e.paths.findIndex((p) => Rib.keyOf(p.source) === key)
+    if (i >= 0) e.paths[i] = path
+    else {
+      e.paths.push(path)
+      this.#counts.set(key, this.count(key) + 1)
+    }
     return this.#decide(e)
   }
 
   /** Removes the path of `source` for `prefix`. True when the decision changed. */
   withdraw (source: string, prefix: string): boolean {
-    const adj = this.#adjIn.get(source)
-    const old = adj?.get(prefix)
-    if (adj === undefined || old === undefined) return false
-    adj.delete(prefix)
     const e = this.loc.get(prefix)
     if (e === undefined) return false
-    e.paths = e.paths.filter((p) => p !== old)
-    if (e.paths.length === 0) { this.loc.delete(prefix); return true }
+    const i = e.paths.findIndex((p) => Rib.keyOf(p.source) === source)
+    if (i < 0) return false
+    this.#counts.set(source, this.count(source) - 1)
+    if (e.paths.length === 1) { this.loc.delete(prefix); return true }
+    if (e.multipath === e.paths) e.multipath = e.paths.slice()
+    e.paths = e.paths.filter((_, j) => j !== i)
     return this.#decide(e)
   }
 
   /** Removes every path of `source`; returns the prefixes whose decision changed. */
   dropSource (source: string): string[] {
-    const adj = this.#adjIn.get(source)
-    if (adj === undefined) return []
+    if (this.count(source) === 0) return []
     const changed: string[] = []
-    for (const prefix of [...adj.keys()]) if (this.withdraw(source, prefix)) changed.push(prefix)
-    this.#adjIn.delete(source)
+    for (const prefix of this.prefixesOf(source)) if (this.withdraw(source, prefix)) changed.push(prefix)
+    this.#counts.delete(source)
     return changed
   }
 
   /** RFC 4724 §4.2: marks every path of a restarting peer stale; returns the prefixes whose decision changed. */
   markStale (source: string): string[] {
-    const adj = this.#adjIn.get(source)
-    if (adj === undefined) return []
     const changed: string[] = []
-    for (const p of adj.values()) {
+    for (const [prefix, e] of this.loc) {
+      const p = e.paths.find((x) => Rib.keyOf(x.source) === source)
+      if (p === undefined) continue
       p.stale = true
-      const e = this.loc.get(p.prefix)
-      if (e !== undefined && this.#decide(e)) changed.push(p.prefix)
+      if (e.paths.length > 1) {
+        if (e.multipath === e.paths) e.multipath = e.paths.slice()
+        if (this.#decide(e)) changed.push(prefix)
+      }
     }
     return changed
   }
 
   /** Removes the paths of `source` still stale (End-of-RIB received, or the restart/stale timer ran out). */
   sweepStale (source: string): string[] {
-    const adj = this.#adjIn.get(source)
-    if (adj === undefined) return []
     const changed: string[] = []
-    for (const p of [...adj.values()]) if (p.stale === true && this.withdraw(source, p.prefix)) changed.push(p.prefix)
+    for (const [prefix, e] of [...this.loc]) {
+      const p = e.paths.find((x) => Rib.keyOf(x.source) === source)
+      if (p?.stale === true && this.withdraw(source, prefix)) changed.push(prefix)
+    }
     return changed
   }
 

@@ -82,6 +82,7 @@ export function buildApi (deps: ApiDeps): FastifyInstance {
     }
     const mem = process.memoryUsage()
     lines.push('# TYPE process_resident_memory_bytes gauge', `process_resident_memory_bytes ${mem.rss}`)
+    lines.push('# TYPE nodejs_heap_used_bytes gauge', `nodejs_heap_used_bytes ${mem.heapUsed}`)
     reply.type('text/plain; version=0.0.4')
     return lines.join('\n') + '\n'
   })

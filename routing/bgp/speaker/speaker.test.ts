@@ -103,3 +103,16 @@ test('maxPrefixes: the peer that exceeds it is closed with Cease / Maximum Numbe
   t.regex(b.neighbors()[0]?.lastError ?? '', /received 6\/1/)
   t.is((s['10.0.0.1'] as Speaker).rib.loc.size, 0)
 })
+
+test('IPv4 and IPv6 announcements with the same attributes go out with a next hop of their own family', async (t) => {
+  const s = lab({
+    '10.0.0.1': { routerId: '10.0.0.1', asn: 65000, announce: ['10.1.0.0/24', 'fd00:1::/64'], peers: [{ address: '10.0.0.2', asn: 65000, passive: true, nextHop6: 'fd00::1' }] },
+    '10.0.0.2': { routerId: '10.0.0.2', asn: 65000, peers: [{ address: '10.0.0.1', asn: 65000 }] }
+  })
+  t.teardown(() => stopAll(s))
+  for (const x of Object.values(s)) await x.start()
+  const b = s['10.0.0.2'] as Speaker
+  await until(() => b.rib.loc.has('10.1.0.0/24') && b.rib.loc.has('fd00:1::/64'))
+  t.is(b.ribView({ prefix: '10.1.0.0/24' })[0]?.paths[0]?.nextHop, '10.0.0.1')
+  t.is(b.ribView({ prefix: 'fd00:1::/64' })[0]?.paths[0]?.nextHop, 'fd00::1')
+})

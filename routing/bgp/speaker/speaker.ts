@@ -21,6 +21,7 @@ import { mayAdvertise, reflectAttrs } from '../rr/index.js'
 import { BgpdError } from '../errors.js'
 import type { AnnounceConfig, BgpdConfig, PeerConfig } from './config.js'
 import { announceEntry } from './config.js'
+import { AdjRibOut } from './adj-out.js'
 
 export interface Logger {
   info (o: object | string, msg?: string): void
@@ -60,8 +61,8 @@ interface Peer {
   log: Logger
   importPolicy: Policy | undefined
   exportPolicy: Policy | undefined
-  /** What we advertised: prefix → the attributes sent. */
-  adjOut: Map<string, Attrs>
+  /** This peer's index in the shared Adj-RIB-Out. */
+  slot: number
   session: Session | undefined
   families: Set<Family>
   upSince: number | undefined
@@ -133,6 +134,7 @@ export class Speaker {
   /** Our originated routes (announce[] and the API). */
   readonly #announced = new Map<string, AnnounceConfig>()
   readonly #originated = new Map<string, Attrs>()
+  readonly #out = new AdjRibOut()
 
   constructor (cfg: BgpdConfig, deps: SpeakerDeps = {}, opts: { restarting?: boolean } = {}) {
     this.cfg = cfg
@@ -254,7 +256,7 @@ export class Speaker {
       log,
       importPolicy: imp !== undefined ? compilePolicy(imp) : undefined,
       exportPolicy: exp !== undefined ? compilePolicy(exp) : undefined,
-      adjOut: new Map(),
+      slot: this.#peers.size,
       session: undefined,
       families: new Set(),
       upSince: undefined,
@@ -279,7 +281,7 @@ export class Speaker {
           const fam: Family | undefined = r.afi === Afi.Ipv4 ? 4 : r.afi === Afi.Ipv6 ? 6 : undefined
           if (fam === undefined || !p.families.has(fam)) return
           log.info({ afi: r.afi }, 'route refresh requested: re-advertising')
-          for (const [prefix] of p.adjOut) if (familyOfPrefix(prefix) === fam) p.adjOut.delete(prefix)
+          this.#out.clear(p.slot, fam)
           this.#advertise(p, [...this.rib.loc.keys()].filter((x) => familyOfPrefix(x) === fam), new Map())
           this.#sendEor(p, fam)
         },
@@ -297,7 +299,7 @@ export class Speaker {
     p.upSince = this.#clock.now()
     p.families = new Set(s.negotiated.families.filter((f) => f.safi === Safi.Unicast && (f.afi === Afi.Ipv4 || f.afi === Afi.Ipv6))
       .map((f) => f.afi === Afi.Ipv4 ? 4 as const : 6 as const))
-    p.adjOut.clear()
+    this.#out.clear(p.slot)
     p.eor.clear()
     p.log.info({ routerId: s.peerId, holdTime: s.negotiated.holdTime, families: [...p.families] }, 'session established')
     // Everything we have, then End-of-RIB per family (RFC 4724 §2; harmless without GR).
@@ -319,7 +321,7 @@ export class Speaker {
     p.lastError = describeDown(d)
     p.session = undefined
     p.upSince = undefined
-    p.adjOut.clear()
+    this.#out.clear(p.slot)
     const gr = d.session?.peerGracefulRestart
     // RFC 4724 §4.2 (helper): the peer's routes stay, marked stale, when it does GR and the session ended without
     // a NOTIFICATION (RFC 8538: or with one other than Hard Reset when it set N).
@@ -333,7 +335,7 @@ export class Speaker {
       p.staleFamilies = fams
       const changed = this.rib.markStale(p.cfg.address)
       // Families the peer did not list for GR are dropped at once.
-      for (const prefix of [...this.rib.adjIn(p.cfg.address).keys()]) {
+      for (const prefix of this.rib.prefixesOf(p.cfg.address)) {
         if (!fams.has(familyOfPrefix(prefix)) && this.rib.withdraw(p.cfg.address, prefix)) changed.push(prefix)
       }
       this.#markDirty(changed)
@@ -420,7 +422,8 @@ export class Speaker {
     const cfg = typeof a === 'string' ? announceEntry(a, 'prefix') : a
     this.#announced.set(cfg.prefix, cfg)
     // Originated routes with the same attributes share one Attrs, so they leave in the same UPDATEs.
-    const key = `${cfg.nextHop ?? ''}|${cfg.med ?? ''}|${cfg.localPref ?? ''}|${cfg.communities.join(',')}`
+    // Per family: the export memo of #advertise keys on the Attrs object, and the next hop chosen depends on the family.
+    const key = `${familyOfPrefix(cfg.prefix)}|${cfg.nextHop ?? ''}|${cfg.med ?? ''}|${cfg.localPref ?? ''}|${cfg.communities.join(',')}`
     let attrs = this.#originated.get(key)
     if (attrs === undefined) {
       attrs = {
@@ -571,13 +574,13 @@ export class Speaker {
           out = m ?? undefined
         } else out = this.#exportAttrs(p, best)
       }
-      const prev = p.adjOut.get(prefix)
+      const prev = this.#out.get(p.slot, prefix)
       if (out === undefined) {
-        if (prev !== undefined) { p.adjOut.delete(prefix); gone[familyOfPrefix(prefix)].push(prefix) }
+        if (prev !== undefined) { this.#out.delete(p.slot, prefix); gone[familyOfPrefix(prefix)].push(prefix) }
         continue
       }
       if (prev === out) continue
-      p.adjOut.set(prefix, out)
+      this.#out.set(p.slot, prefix, out)
       const g = groups[d?.best.family ?? familyOfPrefix(prefix)]
       const list = g.get(out)
       if (list === undefined) g.set(out, [prefix])
@@ -594,7 +597,14 @@ export class Speaker {
   #sendBatches (p: Peer, fam: Family, attrs: Attrs | undefined, prefixes: string[], tx: CodecOptions, cache: Map<string, Uint8Array>): void {
     const limit = maxMessageLength(tx, MessageType.Update) - 8
     const attrList = attrs === undefined ? [] : toAttributesFor(attrs, fam, tx)
-    const baseLen = 23 + attributesLength(attrList, tx) + (fam === 6 ? 8 : 0)
+    let baseLen: number
+    try {
+      baseLen = 23 + attributesLength(attrList, tx) + (fam === 6 ? 8 : 0)
+    } catch (e) {
+      p.log.error({ code: (e as { code?: string }).code, prefixes: prefixes.length, first: prefixes[0] }, `UPDATE not sent: ${(e as Error).message}`)
+      for (const x of prefixes) this.#out.delete(p.slot, x)
+      return
+    }
     const id = attrs === undefined ? 'w' : String(attrsId(attrs))
     const txKey = `${tx.fourOctetAs === true ? 4 : 2}`
     let batch: string[] = []
@@ -604,7 +614,17 @@ export class Speaker {
       const key = `${id}|${txKey}|${fam}|${batch.join(',')}`
       let bytes = cache.get(key)
       if (bytes === undefined) {
-        bytes = encodeMessage(buildUpdate(fam, attrList, batch), tx)
+        try {
+          bytes = encodeMessage(buildUpdate(fam, attrList, batch), tx)
+        } catch (e) {
+          // A path we cannot encode for this peer (BgpEncodeError) must not take the daemon down: log, and leave
+          // those prefixes out of its Adj-RIB-Out so a later change retries.
+          p.log.error({ code: (e as { code?: string }).code, prefixes: batch.length, first: batch[0] }, `UPDATE not sent: ${(e as Error).message}`)
+          for (const x of batch) this.#out.delete(p.slot, x)
+          batch = []
+          len = baseLen
+          return
+        }
         cache.set(key, bytes)
       }
       p.fsm.sendBytes(bytes)
@@ -638,7 +658,7 @@ export class Speaker {
       holdTime: p.session?.negotiated.holdTime,
       families: [...p.families].map((f) => f === 4 ? 'ipv4' : 'ipv6'),
       prefixesReceived: this.rib.count(p.cfg.address),
-      prefixesAdvertised: p.adjOut.size,
+      prefixesAdvertised: this.#out.count(p.slot),
       updatesIn: p.updatesIn,
       updatesOut: p.updatesOut,
       flaps: p.flaps,
