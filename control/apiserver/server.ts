@@ -27,6 +27,8 @@ import { Metrics } from './metrics.js'
 import { openapiV2, openapiV3Document, openapiV3Index } from './openapi/index.js'
 import { checkRequest, requestAttributes } from './auth/index.js'
 import type { TokenAuthenticator } from './auth/index.js'
+import { decodeKubeProtobuf, isProtobufMediaType, ProtobufError } from './protobuf/index.js'
+import { fieldValidationIssues, parseFieldValidation, warningHeader } from './schema/index.js'
 
 export const BODY_LIMIT = 3 * 1024 * 1024
 
@@ -131,7 +133,7 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
       let createName: string | undefined
       if (req.method === 'POST' && Buffer.isBuffer(req.body)) {
         try {
-          const body = parseBodyText(req.body.toString('utf8'), String(req.headers['content-type'] ?? JSON_TYPE)) as Obj
+          const body = parseBody(req.body, String(req.headers['content-type'] ?? JSON_TYPE)) as Obj
           ;(req as unknown as { parsedBody: unknown }).parsedBody = body
           createName = meta(body).name as string | undefined
         } catch {}
@@ -266,6 +268,7 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
       }
       case 'POST': {
         const body = decodeBody(req)
+        checkFieldValidation(req, reply, info, t.subresource, body, 'CreateOptions')
         if (t.name !== undefined && t.subresource === 'binding') return await send(reply, 201, await bind(t.namespace, t.name, body))
         if (t.name === undefined && info.plural === 'pods' && false) return undefined
         if (t.name !== undefined) throw new ApiError('CTRL_ERR_API_METHOD_NOT_ALLOWED', `the server does not allow this method on the requested resource`)
@@ -275,6 +278,7 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
       case 'PUT': {
         if (t.name === undefined) throw new ApiError('CTRL_ERR_API_METHOD_NOT_ALLOWED', 'the server does not allow this method on the requested resource')
         const body = decodeBody(req) as Obj
+        checkFieldValidation(req, reply, info, t.subresource, body, 'UpdateOptions')
         if (t.subresource === 'scale') return await send(reply, 200, await updateScale(info, t.namespace, t.name, () => body, String(meta(body).resourceVersion ?? '')))
         const updated = await registry.update(info, t.namespace, t.name, body, { dryRun, ...(t.subresource !== undefined ? { subresource: t.subresource } : {}) })
         return await send(reply, 200, updated)
@@ -646,7 +650,35 @@ function decodeBody (req: FastifyRequest): unknown {
   const raw = req.body as Buffer | undefined
   if (raw === undefined || raw.length === 0) throw badRequest('the body of the request was empty')
   const ct = String(req.headers['content-type'] ?? JSON_TYPE)
-  return parseBodyText(raw.toString('utf8'), ct)
+  return parseBody(raw, ct)
+}
+
+/** A request body of any accepted media type; Kubernetes protobuf goes to protobuf/ (docs/apiserver-protobuf.md). */
+export function parseBody (raw: Buffer, contentType: string): unknown {
+  if (!isProtobufMediaType(contentType)) return parseBodyText(raw.toString('utf8'), contentType)
+  try { return decodeKubeProtobuf(raw) } catch (e) {
+    if (e instanceof ProtobufError) throw new ApiError('CTRL_ERR_API_BAD_REQUEST', e.message, undefined, e)
+    throw e
+  }
+}
+
+/**
+ * `?fieldValidation=` on a create or update (schema/strict.ts): Strict answers 400 for unknown or
+ * duplicate fields, Warn (the default) sends them as Warning headers, Ignore does nothing.
+ * Protobuf bodies need no check: the decoder refuses unknown field numbers itself.
+ */
+function checkFieldValidation (req: FastifyRequest, reply: FastifyReply, info: ResourceInfo, subresource: string | undefined, body: unknown, options: 'CreateOptions' | 'UpdateOptions'): void {
+  const directive = (req.query as Record<string, string | undefined>).fieldValidation
+  parseFieldValidation(directive, options)
+  const raw = req.body as Buffer | undefined
+  const ct = String(req.headers['content-type'] ?? JSON_TYPE)
+  if (raw === undefined || isProtobufMediaType(ct) || typeof body !== 'object' || body === null) return
+  const sub = info.subresources.find((s) => s.name === subresource && s.name !== 'status')
+  const resource = sub !== undefined ? { apiVersion: apiVersionOf(sub), kind: sub.kind } : { apiVersion: apiVersionOf(info), kind: info.kind }
+  const mt = (ct.split(';')[0] ?? '').trim().toLowerCase()
+  const json = mt === 'application/json' || mt === '' || mt === '*/*'
+  const warnings = fieldValidationIssues({ directive, text: raw.toString('utf8'), json, body: body as Record<string, unknown>, resource, options })
+  if (warnings.length > 0) void reply.header('warning', warnings.map(warningHeader))
 }
 
 export function parseBodyText (text: string, contentType: string): unknown {
