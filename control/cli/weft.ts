@@ -211,6 +211,48 @@ program.command('down')
     process.exit(0)
   })
 
+program.command('scheduler')
+  .description('kube-scheduler: upstream\'s default filter and score plugins, binding through pods/binding, leader election on a Lease (docs/scheduler.md)')
+  .requiredOption('--kubeconfig <file>', 'kubeconfig of the API server')
+  .option('--leader-elect [bool]', 'run only while holding the Lease (true|false)', 'true')
+  .option('--leader-elect-lease-duration <d>', 'lease duration (Go duration)', '15s')
+  .option('--leader-elect-renew-deadline <d>', 'give up leading when not renewed within this', '10s')
+  .option('--leader-elect-retry-period <d>', 'interval between acquire/renew tries', '2s')
+  .option('--leader-elect-resource-namespace <ns>', 'namespace of the Lease', 'kube-system')
+  .option('--leader-elect-resource-name <name>', 'name of the Lease', 'kube-scheduler')
+  .option('--scheduler-name <name>', 'schedule only pods with this spec.schedulerName', 'default-scheduler')
+  .option('--percentage-of-nodes-to-score <n>', 'percentage of nodes to find feasible (0: adaptive, as upstream)', '0')
+  .option('--log-level <level>', 'pino log level', 'info')
+  .action(async (o: Record<string, string | boolean>) => {
+    const sched = await import('../../control/scheduler/index.js')
+    const { pino } = await import('pino')
+    const log = pino({ level: String(o.logLevel) }, pino.destination(2))
+    try {
+      const le = String(o.leaderElect)
+      if (le !== 'true' && le !== 'false') throw new sched.SchedulerError('SCHED_ERR_FLAGS', `--leader-elect: "${le}" is not true or false`)
+      const pct = Number(o.percentageOfNodesToScore)
+      if (!Number.isInteger(pct) || pct < 0 || pct > 100) throw new sched.SchedulerError('SCHED_ERR_FLAGS', '--percentage-of-nodes-to-score must be 0-100')
+      const dur = (k: string): number => {
+        try { return sched.parseDuration(String(o[k])) } catch (e) { throw new sched.SchedulerError('SCHED_ERR_FLAGS', `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${(e as Error).message}`) }
+      }
+      await sched.runScheduler({
+        kubeconfig: String(o.kubeconfig),
+        leaderElect: le === 'true',
+        leaseDurationMs: dur('leaderElectLeaseDuration'),
+        renewDeadlineMs: dur('leaderElectRenewDeadline'),
+        retryPeriodMs: dur('leaderElectRetryPeriod'),
+        leaseNamespace: String(o.leaderElectResourceNamespace),
+        leaseName: String(o.leaderElectResourceName),
+        schedulerName: String(o.schedulerName),
+        percentageOfNodesToScore: pct
+      }, log)
+    } catch (e) {
+      const code = (e as { code?: string }).code
+      fail(`scheduler: ${code !== undefined ? `[${code}] ` : ''}${(e as Error).message}`)
+    }
+    process.exit(0)
+  })
+
 function parsePort (v: string): number {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is 0-65535')
@@ -258,6 +300,45 @@ program.command('proxy')
       const code = (e as { code?: string }).code
       fail(`proxy: ${code !== undefined ? `[${code}] ` : ''}${(e as Error).message}`)
     }
+    process.exit(0)
+  })
+
+program.command('kubelet')
+  .description('node agent: registers the Node, runs its pods as processes in CNI-attached network namespaces (kubelet\'s flags; run it inside the node\'s namespace)')
+  .requiredOption('--kubeconfig <file>', 'kubeconfig with the node\'s credentials (system:node:<name>)')
+  .option('--hostname-override <name>', 'node name (default: the hostname)')
+  .option('--node-ip <ip>', 'the node\'s InternalIP (default: the first non-loopback IPv4)')
+  .option('--root-dir <dir>', 'state: sandboxes, CNI result cache, container logs', '/var/lib/weft/kubelet')
+  .option('--cni-conf-dir <dir>', 'CNI network configurations (the lexically first is used)', '/etc/cni/net.d')
+  .option('--cni-bin-dir <dirs>', 'CNI plugin directories (comma- or colon-separated)', '/opt/cni/bin')
+  .option('--static-pod-path <dir>', 'directory of static pod manifests')
+  .option('--port <port>', 'port of the kubelet HTTP endpoint (containerLogs)', (v) => parsePort(v), 10250)
+  .option('--address <ip>', 'address of the kubelet HTTP endpoint', '0.0.0.0')
+  .option('--node-labels <k=v,...>', 'labels to add when registering the node', '')
+  .option('--register-with-taints <key=value:Effect,...>', 'taints to register the node with', '')
+  .option('--crash-loop-backoff-initial <seconds>', 'first container restart back-off (upstream: 10)', (v) => Number(v), 10)
+  .option('--crash-loop-backoff-max <seconds>', 'container restart back-off cap (upstream: 300)', (v) => Number(v), 300)
+  .option('--node-status-update-frequency <seconds>', 'how often the node status is computed', (v) => parsePositive(v, '--node-status-update-frequency'), 10)
+  .option('--file-check-frequency <seconds>', 'how often --static-pod-path is read', (v) => parsePositive(v, '--file-check-frequency'), 20)
+  .option('--log-level <level>', 'pino log level', 'info')
+  .action(async (opts: Record<string, unknown>) => {
+    const kl = await import('../../control/kubelet/index.js')
+    try {
+      await kl.runKubelet(opts as unknown as Parameters<typeof kl.runKubelet>[0])
+    } catch (e) {
+      const code = (e as { code?: string }).code
+      fail(`kubelet: ${code !== undefined ? `[${code}] ` : ''}${(e as Error).message}`)
+    }
+    process.exit(0)
+  })
+
+const image = program.command('image').description('the programs of Weft\'s built-in container images')
+image.command('echo')
+  .description('weft/echo: an HTTP server answering with the pod\'s name and IP ($WEFT_POD_NAME, $WEFT_POD_IP)')
+  .option('--port <port>', 'port to listen on', (v) => parsePort(v), 8080)
+  .action(async (opts: { port: number }) => {
+    const kl = await import('../../control/kubelet/index.js')
+    await kl.runEcho({ port: opts.port })
     process.exit(0)
   })
 

@@ -1,0 +1,162 @@
+/**
+ * A one-node cluster for the kubelet e2e tests: an in-process API server on a
+ * host-side veth address (10.77.x.1/30), a node namespace behind the veth
+ * (10.77.x.2), a node token and kubeconfig, and `weft kubelet` run in the node
+ * namespace with `ip netns exec`. Everything is torn down by the test's
+ * teardown, also on failure: the kubelet (SIGTERM, then SIGKILL), any pod
+ * process and `wtp-*` namespace it recorded, the node namespace (taking the
+ * veth pair with it), the API server.
+ */
+import type { ExecutionContext } from 'ava'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { execa } from 'execa'
+import { pino } from 'pino'
+import { LinuxNetNS } from '../../kernel/index.js'
+import { ensureUserToken, readKubeconfig, startApiserver, tokenFilePath, writeKubeconfig } from '../../control/apiserver/index.js'
+import { KubeClient } from '../../control/client/index.js'
+import type { Obj } from '../../control/client/index.js'
+import { killSandboxProcesses } from '../../control/kubelet/index.js'
+import { repoRoot, requireRoot, sandbox, weftCniDir } from '../harness/index.js'
+import type { Sandbox } from '../harness/index.js'
+
+let counter = 0
+
+export interface NodeCluster {
+  sb: Sandbox
+  node: string
+  nodeName: string
+  nodeIp: string
+  admin: KubeClient
+  rootDir: string
+  confDir: string
+  podCidr: string
+  kubeletArgs: string[]
+  /** The kubelet's stderr so far (pino JSON lines). */
+  log: () => string
+  writeConflist: () => void
+  stopKubelet: () => Promise<void>
+}
+
+export async function sleep (ms: number): Promise<void> { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+/** Polls `fn` until it returns something other than undefined/false. */
+export async function until<T> (what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs
+  let last: unknown
+  while (Date.now() < end) {
+    try {
+      const v = await fn()
+      if (v !== undefined && v !== false) return v
+    } catch (e) { last = e }
+    await sleep(everyMs)
+  }
+  throw new Error(`timed out waiting for ${what}${last !== undefined ? ` (last error: ${(last as Error).message})` : ''}`)
+}
+
+export function conflist (name: string, podCidr: string, dataDir: string): string {
+  return JSON.stringify({
+    cniVersion: '1.0.0',
+    name,
+    plugins: [
+      { type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true, ipam: { type: 'host-local', ranges: [[{ subnet: podCidr }]], dataDir } },
+      { type: 'portmap', capabilities: { portMappings: true } }
+    ]
+  }, null, 2)
+}
+
+export async function nodeCluster (t: ExecutionContext, opts: { label: string, withCni?: boolean, extraArgs?: string[], staticPodPath?: string }): Promise<NodeCluster> {
+  requireRoot()
+  const sb = sandbox(t, opts.label)
+  const node = sb.ns('node')
+  const x = ((process.pid % 60) * 4 + (counter++ % 4))
+  const hostIp = `10.77.${x}.1`
+  const nodeIp = `10.77.${x}.2`
+  const podCidr = `10.78.${x}.0/24`
+  // veth: host end in this namespace, eth0 in the node (deleting the node namespace deletes both ends).
+  const netns = new LinuxNetNS()
+  const host = netns.netlink()
+  const fd = sb.openNsFd(node)
+  const hostLink = `wtk${process.pid.toString(36)}${x.toString(36)}`.slice(0, 15)
+  try {
+    host.addVeth({ name: hostLink, peerName: 'eth0', peerNetnsFd: fd })
+    const l = host.linkByName(hostLink)
+    if (l === undefined) throw new Error('host veth missing')
+    host.addAddress(l.index, `${hostIp}/30`)
+    host.setLink(l.index, { up: true })
+  } finally { host.close(); sb.closeNsFd(fd) }
+  const nl = sb.netlink(node)
+  try {
+    const eth0 = nl.linkByName('eth0')
+    if (eth0 === undefined) throw new Error('node eth0 missing')
+    nl.addAddress(eth0.index, `${nodeIp}/30`)
+    nl.setLink(eth0.index, { up: true })
+  } finally { nl.close() }
+
+  const apiDir = path.join(sb.dir, 'api')
+  fs.mkdirSync(apiDir)
+  const api = await startApiserver({
+    securePort: 0, bindAddress: hostIp, dataDir: apiDir, storageBackend: 'memory',
+    serviceClusterIpRange: '10.96.0.0/12', serviceNodePortRange: '30000-32767', etcdCompactionInterval: 0, logLevel: 'silent'
+  }, pino({ level: 'silent' }))
+  t.teardown(async () => { await api.stop() })
+  const admin = await KubeClient.fromKubeconfig(api.kubeconfig)
+  t.teardown(() => { admin.close() })
+  const nodeName = `n-${opts.label}`
+  const { token } = await ensureUserToken(tokenFilePath(apiDir), { name: `system:node:${nodeName}`, groups: ['system:nodes'] })
+  const cfg = await readKubeconfig(api.kubeconfig)
+  const kubeconfig = path.join(sb.dir, 'node.kubeconfig')
+  await writeKubeconfig(kubeconfig, { server: api.url, caCertPem: cfg.caCertPem as string, token, user: `system:node:${nodeName}`, cluster: 'weft' })
+  // The server re-reads tokens.csv about once a second.
+  await sleep(1300)
+
+  const rootDir = path.join(sb.dir, 'kubelet')
+  const confDir = path.join(sb.dir, 'net.d')
+  fs.mkdirSync(confDir)
+  const writeConflist = (): void => { fs.writeFileSync(path.join(confDir, '10-weft.conflist'), conflist(`weft-${opts.label}`, podCidr, path.join(sb.dir, 'ipam'))) }
+  if (opts.withCni !== false) writeConflist()
+  const kubeletArgs = [
+    'kubelet', '--kubeconfig', kubeconfig, '--hostname-override', nodeName, '--node-ip', nodeIp, '--root-dir', rootDir,
+    '--cni-conf-dir', confDir, '--cni-bin-dir', weftCniDir, '--log-level', 'debug',
+    ...(opts.staticPodPath !== undefined ? ['--static-pod-path', opts.staticPodPath] : []),
+    ...(opts.extraArgs ?? [])
+  ]
+  let stderr = ''
+  const child = execa('ip', ['netns', 'exec', sb.nameOf(node), process.execPath, path.join(repoRoot, 'bin', 'weft'), ...kubeletArgs], { reject: false, buffer: false, stdout: 'ignore', stderr: 'pipe' })
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  let stopped = false
+  const stopKubelet = async (): Promise<void> => {
+    if (stopped) return
+    stopped = true
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => { child.kill('SIGKILL') }, 15_000)
+    await child
+    clearTimeout(timer)
+  }
+  t.teardown(async () => {
+    await stopKubelet()
+    // Whatever a killed kubelet could not tear down.
+    const dir = path.join(rootDir, 'sandboxes')
+    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      try {
+        const r = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { id: string, netns: string }
+        killSandboxProcesses(r.id)
+        if (r.netns !== '' && netns.exists(netns.pathOf(r.netns))) netns.remove(r.netns)
+      } catch { /* keep going */ }
+    }
+    if (!t.passed) t.log(stderr.split('\n').slice(-60).join('\n'))
+  })
+  return { sb, node, nodeName, nodeIp, admin, rootDir, confDir, podCidr, kubeletArgs, log: () => stderr, writeConflist, stopKubelet }
+}
+
+export async function getNode (c: NodeCluster): Promise<Obj | undefined> {
+  try { return await c.admin.get({ resource: 'nodes', name: c.nodeName }) } catch { return undefined }
+}
+
+export function condition (o: Obj, type: string): Obj | undefined {
+  return (((o.status as Obj | undefined)?.conditions ?? []) as Obj[]).find((x) => x.type === type)
+}
+
+export function pod (name: string, nodeName: string, containers: Obj[], spec: Obj = {}): Obj {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName, containers, terminationGracePeriodSeconds: 5, ...spec } }
+}
