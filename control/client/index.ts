@@ -296,3 +296,4 @@ export class Informer {
     return resourceVersion
   }
 }
+export { runLeaderElection, microTime, type LeaderElector, type LeaderElectionConfig } from './leader.js'
