@@ -10,7 +10,7 @@
  * Pure: `servicePortRules` renders one Service's contribution to the
  * top-level chains and its own chains as iptables-restore lines.
  */
-import { formatRule } from '../../kernel/index.js'
+import { quoteWord } from '../../kernel/index.js'
 import type { IptablesTable, RuleSpec } from '../../kernel/index.js'
 import { categorizeEndpoints, endpointChainName, externallyAccessible, portProtoHash } from '../tracker/index.js'
 import type { EndpointInfo, IpFamily, ServicePortInfo } from '../tracker/index.js'
@@ -55,7 +55,16 @@ export const emptyServiceRules = (): ServiceRules => ({
   chains: new Map()
 })
 
-const line = (chain: string, words: RuleSpec): string => `-A ${chain} ${formatRule(words)}`
+/**
+ * One `-A` line. Every word these renderers write is an option, a number, an address or a chain name
+ * (safe bare) except comment texts, quoted as iptables-save quotes them (what kernel's formatRule
+ * does, without a regular expression per word: this runs for every rule of a full sync).
+ */
+const line = (chain: string, words: RuleSpec): string => {
+  let out = `-A ${chain}`
+  for (let i = 0; i < words.length; i++) out += ' ' + (i > 0 && words[i - 1] === '--comment' ? quoteWord(words[i] as string) : words[i] as string)
+  return out
+}
 const comment = (c: string): string[] => ['-m', 'comment', '--comment', c]
 
 /** The chain prefixes of service chains (`isServiceChainName`). */

@@ -64,8 +64,14 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
       if (ports.length === 0) continue
       const objs = serviceObjects(ports, init)
       next.set(key, objs)
-      for (const l of renderAll(objs, init.family)) lines.push(l)
-      forShared(objs, (rk) => { nextRefs.set(rk, (nextRefs.get(rk) ?? 0) + 1) })
+      renderAll(objs, init.family, lines)
+      for (const [set, els] of objs.elements) {
+        for (const [k, v] of els) {
+          if (v !== '') continue
+          const rk = `${set} ${k}`
+          nextRefs.set(rk, (nextRefs.get(rk) ?? 0) + 1)
+        }
+      }
     }
     const script = lines.join('\n') + '\n'
     const computeMs = now() - start
@@ -163,9 +169,4 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
       needFull = true
     }
   }
-}
-
-/** Calls `fn` with `set key` for each value-less (shared) element of a service's objects. */
-function forShared (o: NftObjects, fn: (rk: string) => void): void {
-  for (const [set, els] of o.elements) for (const [k, v] of els) if (v === '') fn(`${set} ${k}`)
 }

@@ -209,19 +209,20 @@ function servicePortObjects (sp: ServicePortInfo, cfg: NftRenderConfig, o: NftOb
 }
 
 /** The whole table as `add` commands (sets, chains with rules, elements), for golden tests and full syncs. */
-export function renderAll (o: NftObjects, family: IpFamily): string[] {
+const baseChainDecl = new Map(baseChains)
+
+export function renderAll (o: NftObjects, family: IpFamily, into: string[] = []): string[] {
   const t = `${fam(family)} ${TABLE}`
-  const lines: string[] = []
+  const lines = into
   for (const [name, body] of o.sets) lines.push(`add ${body.includes(': verdict') ? 'map' : 'set'} ${t} ${name} ${body}`)
-  const bases = new Map(baseChains)
   // Every chain before any rule, since a rule may jump to a chain declared later.
   for (const name of o.chains.keys()) {
-    const b = bases.get(name)
-    lines.push(`add chain ${t} ${name}${b !== undefined ? ` { ${b} }` : ''}`)
+    const b = baseChainDecl.get(name)
+    lines.push(b !== undefined ? `add chain ${t} ${name} { ${b} }` : `add chain ${t} ${name}`)
   }
   for (const [name, rules] of o.chains) for (const r of rules) lines.push(`add rule ${t} ${name} ${r}`)
   for (const [set, els] of o.elements) {
-    for (const [k, v] of els) lines.push(`add element ${t} ${set} { ${v === '' ? k : `${k} : ${v}`} }`)
+    for (const [k, v] of els) lines.push(v === '' ? `add element ${t} ${set} { ${k} }` : `add element ${t} ${set} { ${k} : ${v} }`)
   }
   return lines
 }

@@ -25,7 +25,16 @@ export function base32 (buf: Uint8Array): string {
   return out
 }
 
-const sha256b32 = (s: string): string => base32(createHash('sha256').update(s).digest())
+const memo = new Map<string, string>()
+/** base32(sha256(s)), memoized (chain names repeat on every full sync; bounded). */
+const sha256b32 = (s: string): string => {
+  const hit = memo.get(s)
+  if (hit !== undefined) return hit
+  if (memo.size > 500_000) memo.clear()
+  const h = base32(createHash('sha256').update(s).digest())
+  memo.set(s, h)
+  return h
+}
 
 /** iptables mode: the 16-character hash of `KUBE-SVC-`/`SVL-`/`EXT-`/`FW-` chains (`portProtoHash`). */
 export function portProtoHash (servicePortName: string, protocol: string): string {
@@ -40,8 +49,15 @@ export function endpointChainName (servicePortName: string, protocol: string, en
 const NFT_NAME_MAX = 240
 
 /** nftables mode: 8 hash characters, a dash and the readable name, cut at 240 (`hashAndTruncate`). */
+const truncCache = new Map<string, string>()
+
 export function hashAndTruncate (name: string): string {
+  // Names repeat on every full sync; a bounded memo spares a sha256 each.
+  const hit = truncCache.get(name)
+  if (hit !== undefined) return hit
+  if (truncCache.size > 500_000) truncCache.clear()
   let out = sha256b32(name).slice(0, 8) + '-' + name
   if (out.length > NFT_NAME_MAX) out = out.slice(0, NFT_NAME_MAX - 3) + '...'
+  truncCache.set(name, out)
   return out
 }
