@@ -116,6 +116,12 @@ function child (mode: 'nftables' | 'iptables', n: number, last: boolean, txFile:
     t0 = performance.now()
     p = proxier.sync(state, tr.checkout().changed)
     emit({ bench: 'proxy', mode, figure: 'one-service-added', services: n, endpointsPerService: eps, wallMs: ms(performance.now() - t0), computeMs: ms(p.computeMs), applyMs: ms(p.applyMs), transactionBytes: p.bytes, full: p.full })
+    // Its ceiling: the same transaction replayed with the tool directly (idempotent: chains re-declared, same elements).
+    const [tool, args] = mode === 'nftables' ? [findTool('nft'), ['-f', '-']] : [findTool('iptables-restore'), ['-w', '--noflush']]
+    t0 = performance.now()
+    const rr = spawnSync(tool, args, { input: proxier.lastTransaction, encoding: 'utf8' })
+    if (rr.status !== 0) throw new Error(`raw replay: ${rr.stderr}`)
+    emit({ bench: 'proxy', mode, figure: `raw-${mode === 'nftables' ? 'nft-f' : 'iptables-restore'}-one-service-added`, services: n, endpointsPerService: eps, wallMs: ms(performance.now() - t0), transactionBytes: proxier.lastTransaction.length })
   }
 }
 
