@@ -17,9 +17,10 @@
  *   while protobuf keeps it as a nested message under the given number.
  *
  * Field order is the Go declaration order, which is the order encoding/json writes keys in.
- * Field names, numbers, repetition and message types are checked against the descriptors of the
- * upstream `generated.proto` files compiled into kubectl v1.32 by ./descriptors.test.ts, which also
- * fails when upstream has a field of a covered message that this table lacks.
+ * ./gotypes.test.ts regenerates each block from the Go struct types compiled into kubectl v1.32 and
+ * compares it line by line; ./descriptors.test.ts checks names, numbers, repetition and message
+ * types against the upstream `generated.proto` descriptors in the same binary, and fails when
+ * upstream has a field of a covered message that this table lacks.
  */
 export const TABLE = `
 apps.Deployment
