@@ -19,6 +19,15 @@ export interface ApiDeps {
   shutdown: (graceful: boolean) => void
 }
 
+/** A prefix or announcement from a request: a bad one is the caller's error (BGPD_ERR_REQUEST), not the config's. */
+function requestEntry (v: unknown, key: string): ReturnType<typeof announceEntry> {
+  try {
+    return announceEntry(v, key)
+  } catch (e) {
+    throw new BgpdError('BGPD_ERR_REQUEST', (e as Error).message)
+  }
+}
+
 export function buildApi (deps: ApiDeps): FastifyInstance {
   const app = fastify({ logger: false })
   const { speaker } = deps
@@ -31,7 +40,7 @@ export function buildApi (deps: ApiDeps): FastifyInstance {
   app.get('/v1/rib', async (req) => {
     const q = req.query as { prefix?: string, family?: string, limit?: string }
     const filter: Parameters<Speaker['ribView']>[0] = {}
-    if (q.prefix !== undefined) filter.prefix = announceEntry(q.prefix, 'prefix').prefix
+    if (q.prefix !== undefined) filter.prefix = requestEntry(q.prefix, 'prefix').prefix
     if (q.family === 'ipv4' || q.family === '4') filter.family = 4
     if (q.family === 'ipv6' || q.family === '6') filter.family = 6
     if (q.limit !== undefined) filter.limit = Number(q.limit)
@@ -39,7 +48,7 @@ export function buildApi (deps: ApiDeps): FastifyInstance {
   })
   app.get('/v1/announced', async () => speaker.announced())
   app.post('/v1/announce', async (req) => {
-    const a = announceEntry(req.body, 'body')
+    const a = requestEntry(req.body, 'body')
     speaker.announce(a)
     return { announced: a.prefix }
   })

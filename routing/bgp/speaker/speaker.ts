@@ -438,7 +438,8 @@ export class Speaker {
 
   /** Stops originating a prefix; false when it was not announced here. */
   withdraw (prefix: string): boolean {
-    const p = announceEntry(prefix, 'prefix').prefix
+    let p: string
+    try { p = announceEntry(prefix, 'prefix').prefix } catch (e) { throw new BgpdError('BGPD_ERR_REQUEST', (e as Error).message) }
     if (!this.#announced.delete(p)) return false
     if (this.rib.withdraw(LOCAL, p)) this.#markDirty([p])
     return true
