@@ -39,21 +39,36 @@ export class Reader {
     throw malformed(`varint longer than 10 bytes at offset ${this.#pos}`)
   }
 
+  /**
+   * A varint as a number, for tags and lengths: a fast path over at most 4 bytes (28 bits), else
+   * the full 64-bit read (callers compare the result with what is left, so precision past 2^53
+   * does not matter).
+   */
+  #small (): number {
+    let v = 0
+    for (let i = 0, p = this.#pos; i < 4 && p < this.#end; i++, p++) {
+      const b = this.buf[p] as number
+      v |= (b & 0x7f) << (7 * i)
+      if (b < 0x80) { this.#pos = p + 1; return v }
+    }
+    return Number(this.varint())
+  }
+
   tag (): Tag {
-    const v = this.varint()
-    const field = v >> 3n
-    const wire = Number(v & 7n)
-    if (field === 0n || field > 0x1fffffffn) throw malformed(`invalid field number ${field} at offset ${this.#pos}`)
+    const v = this.#small()
+    const field = Math.floor(v / 8)
+    const wire = v % 8
+    if (field === 0 || field > 0x1fffffff) throw malformed(`invalid field number ${field} at offset ${this.#pos}`)
     if (wire !== WIRE_VARINT && wire !== WIRE_FIXED64 && wire !== WIRE_LEN && wire !== WIRE_FIXED32) throw malformed(`unsupported wire type ${wire} (groups are not used by Kubernetes) at offset ${this.#pos}`)
-    return { field: Number(field), wire }
+    return { field, wire }
   }
 
   /** A length-delimited payload (a view, not a copy). */
   bytes (): Uint8Array {
-    const n = this.varint()
-    if (n > BigInt(this.#end - this.#pos)) throw malformed(`length ${n} at offset ${this.#pos} runs past the end (${this.#end - this.#pos} bytes left)`)
-    const out = this.buf.subarray(this.#pos, this.#pos + Number(n))
-    this.#pos += Number(n)
+    const n = this.#small()
+    if (n > this.#end - this.#pos) throw malformed(`length ${n} at offset ${this.#pos} runs past the end (${this.#end - this.#pos} bytes left)`)
+    const out = this.buf.subarray(this.#pos, this.#pos + n)
+    this.#pos += n
     return out
   }
 
