@@ -6,7 +6,7 @@
  * `ip netns exec`). Every sandbox is recorded under `<root-dir>/sandboxes` so
  * a restarted kubelet can tear down what a previous one left.
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
@@ -41,8 +41,51 @@ export interface RuntimeInit {
 
 export const SANDBOX_ENV = 'WEFT_SANDBOX_ID'
 
+/**
+ * Pod namespaces are pinned in the mount namespace the kubelet was started
+ * from. `ip netns exec <node> weft kubelet` runs the kubelet in a private
+ * mount namespace (a slave of the caller's): a bind mount made there would be
+ * invisible to the host (`ip netns list`, test sweeps) and vanish with the
+ * kubelet. So when the parent's mount namespace differs, `ip netns add|delete`
+ * run in it through nsenter; the shared /run/netns propagates the mount back
+ * into ours.
+ */
+export class PodNetns {
+  readonly ns = new LinuxNetNS()
+  readonly #hostMnt: number | undefined
+  constructor () {
+    try {
+      const self = fs.readlinkSync('/proc/self/ns/mnt')
+      const parent = fs.readlinkSync(`/proc/${process.ppid}/ns/mnt`)
+      if (self !== parent) this.#hostMnt = fs.openSync(`/proc/${process.ppid}/ns/mnt`, 'r')
+    } catch { this.#hostMnt = undefined }
+  }
+
+  get viaHost (): boolean { return this.#hostMnt !== undefined }
+
+  #inHost (args: string[]): void {
+    execFileSync('/usr/bin/nsenter', ['--mount=/proc/self/fd/3', '--', 'ip', ...args], { stdio: ['ignore', 'pipe', 'pipe', this.#hostMnt as number], env: { PATH: systemPath() }, timeout: 10_000 })
+  }
+
+  create (name: string): string {
+    if (this.#hostMnt === undefined) return this.ns.create(name)
+    const p = this.ns.pathOf(name)
+    try { this.#inHost(['netns', 'add', name]) } catch (e) { throw new Error(`ip netns add ${name}: ${String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim()}`) }
+    if (!this.ns.exists(p)) throw new Error(`${p} did not appear in the kubelet's mount namespace (is /run/netns a shared mount?)`)
+    return p
+  }
+
+  remove (name: string): void {
+    if (this.#hostMnt !== undefined) {
+      try { this.#inHost(['netns', 'delete', name]) } catch { /* absent there */ }
+    }
+    this.ns.remove(name)
+  }
+}
+
 export class PodRuntime {
-  readonly netns = new LinuxNetNS()
+  readonly podNetns = new PodNetns()
+  readonly netns = this.podNetns.ns
   readonly #cni: CniRuntime
   readonly #init: RuntimeInit
   readonly sandboxDir: string
@@ -77,7 +120,7 @@ export class PodRuntime {
     r.list = list
     let p: string
     try {
-      p = this.netns.create(r.netns)
+      p = this.podNetns.create(r.netns)
     } catch (e) {
       throw new KubeletError('KUBELET_ERR_SANDBOX', `creating network namespace ${r.netns}: ${(e as Error).message}`, { cause: e })
     }
@@ -117,7 +160,7 @@ export class PodRuntime {
       // DEL even when the namespace is gone: the plugins release IPAM and host-side state (CNI SPEC: DEL must tolerate it).
       await this.#cni.del(r.list, { ...this.#attachment(r, this.netns.exists(p) ? p : ''), netns: this.netns.exists(p) ? p : '' })
       if (this.netns.exists(p) || fs.existsSync(p)) {
-        try { this.netns.remove(r.netns) } catch (e) { throw new KubeletError('KUBELET_ERR_SANDBOX', `removing network namespace ${r.netns}: ${(e as Error).message}`, { cause: e }) }
+        try { this.podNetns.remove(r.netns) } catch (e) { throw new KubeletError('KUBELET_ERR_SANDBOX', `removing network namespace ${r.netns}: ${(e as Error).message}`, { cause: e }) }
       }
     }
     try { fs.unlinkSync(path.join(this.sandboxDir, `${r.id}.json`)) } catch { /* already gone */ }
@@ -134,7 +177,7 @@ export class PodRuntime {
         await this.removeSandbox(r)
       } catch (e) {
         this.#init.log.warn({ sandbox: r.id, pod: `${r.namespace}/${r.name}`, err: (e as Error).message }, 'stale sandbox cleanup failed; removing its namespace anyway')
-        if (r.netns !== '') try { this.netns.remove(r.netns) } catch {}
+        if (r.netns !== '') try { this.podNetns.remove(r.netns) } catch {}
         fs.rmSync(path.join(this.sandboxDir, f), { force: true })
       }
       gone.push(r.id)

@@ -146,7 +146,13 @@ export async function nodeCluster (t: ExecutionContext, opts: { label: string, w
     }
     if (!t.passed) t.log(stderr.split('\n').slice(-60).join('\n'))
   })
-  return { sb, node, nodeName, nodeIp, admin, rootDir, confDir, podCidr, kubeletArgs, log: () => stderr, writeConflist, stopKubelet }
+  const c = { sb, node, nodeName, nodeIp, admin, rootDir, confDir, podCidr, kubeletArgs, log: () => stderr, writeConflist, stopKubelet }
+  // Registered (and Ready when it has a network) before the test goes on.
+  await until('the node registered', async () => {
+    const n = await getNode(c)
+    return n !== undefined && condition(n, 'Ready')?.status === (opts.withCni === false ? 'False' : 'True')
+  }, 20_000)
+  return c
 }
 
 export async function getNode (c: NodeCluster): Promise<Obj | undefined> {
