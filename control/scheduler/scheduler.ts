@@ -8,7 +8,7 @@
 import * as os from 'node:os'
 import { randomUUID, randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import { Informer, KubeApiError, KubeClient, runLeaderElection } from '../client/index.js'
+import { Informer, KubeApiError, KubeClient, resourcePath, runLeaderElection } from '../client/index.js'
 import type { LeaderElector } from '../client/index.js'
 import { SchedulerCache } from './cache.js'
 import { defaultProfile, FitError, schedulePod } from './framework.js'
@@ -135,7 +135,7 @@ export async function startScheduler (opts: SchedulerOptions, log: Logger): Prom
   const bind = async (e: QueuedPod, node: string, cycle: number): Promise<void> => {
     const p = e.pod
     try {
-      await client.create({ resource: 'pods', namespace: p.namespace, name: p.name, subresource: 'binding' }, {
+      await client.request('POST', resourcePath({ resource: 'pods', namespace: p.namespace, name: p.name, subresource: 'binding' }), {
         apiVersion: 'v1', kind: 'Binding',
         metadata: { name: p.name, namespace: p.namespace, ...(p.uid !== '' ? { uid: p.uid } : {}) },
         target: { apiVersion: 'v1', kind: 'Node', name: node }
