@@ -36,6 +36,9 @@ export const COMMANDS: ReadonlyArray<[string, string[]]> = [
   ['deployment', ['create', 'deployment', 'web', '--image=weft/echo', '--replicas=2', '--port=8080']],
   ['namespace', ['create', 'namespace', 'shop']],
   ['service-clusterip', ['create', 'service', 'clusterip', 'api', '--tcp=80:8080', '--tcp=443:https']],
+  ['service-nodeport', ['create', 'service', 'nodeport', 'np', '--tcp=80:8080', '--node-port=30080']],
+  ['service-externalname', ['create', 'service', 'externalname', 'ext', '--external-name=db.example.com']],
+  ['service-headless', ['create', 'service', 'clusterip', 'headless', '--clusterip=None']],
   ['serviceaccount', ['create', 'serviceaccount', 'robot']],
   ['expose-deployment', ['expose', 'deployment', 'web', '--port=80', '--target-port=8080', '--name=web-svc']],
   ['run', ['run', 'shell', '--image=busybox', '--labels=app=shell,tier=debug', '--env=A=1', '--port=9000', '--restart=Never', '--', 'sleep', '3600']]
