@@ -11,7 +11,6 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { Logger } from 'pino'
 import YAML from 'yaml'
-import { KubeApiError } from '../client/index.js'
 import type { KubeClient } from '../client/index.js'
 import { KubeletError } from './errors.js'
 
@@ -140,7 +139,7 @@ export class StaticPods {
       }
       return
     } catch (e) {
-      if (!(e instanceof KubeApiError && e.notFound)) { this.#warnOnce(`get:${ref.name}`, e); return }
+      if ((e as { status?: number }).status !== 404) { this.#warnOnce(`get:${ref.name}`, e); return }
     }
     try {
       await this.o.client.create({ resource: 'pods', namespace: ref.namespace }, mirrorPod(pod, this.o.nodeName, this.o.nodeUid))
