@@ -89,6 +89,7 @@ test('Strict: 400 with upstream wording; Warn: the issues for Warning headers; I
   t.deepEqual(fieldValidationIssues({ ...check, directive: 'Ignore' }), [])
   t.deepEqual(fieldValidationIssues({ ...check, text: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}', body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }, directive: 'Strict' }), [])
   t.is(warningHeader('unknown field "dta"'), '299 - "unknown field \\"dta\\""')
+  t.is(warningHeader('unknown field "spéc.日"'), '299 - "unknown field \\"sp\\u00e9c.\\u65e5\\""')
 })
 
 test('an unsupported fieldValidation value is 422 as upstream words it', (t) => {

@@ -213,7 +213,11 @@ export function fieldValidationIssues (c: FieldCheck): string[] {
   throw new ApiError('CTRL_ERR_API_BAD_REQUEST', `${kind} in version "${version}" cannot be handled as a ${c.resource.kind}: strict decoding error: ${issues.join(', ')}`)
 }
 
-/** A `Warning` header value (RFC 7234 warn-code 299, agent "-"), as kube-apiserver writes them. */
+/**
+ * A `Warning` header value (RFC 7234 warn-code 299, agent "-"), as kube-apiserver writes them.
+ * Non-ASCII is escaped (`\u00e9`): header values must be bytes, and an unknown field's name is
+ * whatever the client sent.
+ */
 export function warningHeader (text: string): string {
-  return `299 - ${JSON.stringify(text)}`
+  return `299 - ${JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}`
 }
