@@ -126,7 +126,9 @@ export class Speaker {
   readonly #log: Logger
   readonly #deps: SpeakerDeps
   readonly #peers = new Map<string, Peer>()
-  #dirty = new Set<string>()
+  readonly #dirty = new Set<string>()
+  #queue: string[] = []
+  #head = 0
   #flushScheduled = false
   #server: net.Server | undefined
   #restarting: boolean
@@ -222,14 +224,18 @@ export class Speaker {
     for (const f of pc.families) caps.push({ code: CapabilityCode.Multiprotocol, afi: f === 'ipv6' ? Afi.Ipv6 : Afi.Ipv4, safi: Safi.Unicast })
     caps.push({ code: CapabilityCode.RouteRefresh })
     if (pc.gracefulRestart) {
-      // RFC 4724 §3: R when we restarted; F per family when our kernel routes were kept across it.
+      // RFC 4724 §3: R when we restarted. The families (F when our kernel routes were kept across it) are listed
+      // only when we forward (fib.enabled): a reflector without a FIB is a helper only, an empty list (as FRR's
+      // default). BIRD 2.0.12 holds back the tail of its initial table for seconds towards a peer that lists them.
       caps.push({
         code: CapabilityCode.GracefulRestart,
         flags: this.#restarting ? GracefulRestartFlags.Restarting : 0,
         restartTime: this.cfg.gracefulRestart.restartTime,
-        families: pc.families.map((f) => ({
-          afi: f === 'ipv6' ? Afi.Ipv6 : Afi.Ipv4, safi: Safi.Unicast, flags: this.#restarting && this.cfg.fib.enabled ? GracefulRestartAfFlags.ForwardingState : 0
-        }))
+        families: this.cfg.fib.enabled
+          ? pc.families.map((f) => ({
+            afi: f === 'ipv6' ? Afi.Ipv6 : Afi.Ipv4, safi: Safi.Unicast, flags: this.#restarting ? GracefulRestartAfFlags.ForwardingState : 0
+          }))
+          : []
       })
     }
     caps.push({ code: CapabilityCode.FourOctetAs, asn: this.cfg.asn })
@@ -460,7 +466,11 @@ export class Speaker {
 
   #markDirty (prefixes: readonly string[]): void {
     if (prefixes.length === 0) return
-    for (const x of prefixes) this.#dirty.add(x)
+    for (const x of prefixes) {
+      if (this.#dirty.has(x)) continue
+      this.#dirty.add(x)
+      this.#queue.push(x)
+    }
     this.#scheduleFlush()
   }
 
@@ -478,17 +488,19 @@ export class Speaker {
   #flush (all = false): void {
     this.#flushScheduled = false
     if (this.#dirty.size === 0) return
+    // The queue keeps arrival order; the set only de-duplicates (taking slices off the front of a Set is
+    // quadratic: its iteration walks the deleted entries again every time).
     let prefixes: string[]
-    if (all || this.#dirty.size <= FLUSH_SLICE) {
-      prefixes = [...this.#dirty]
-      this.#dirty = new Set()
+    if (all || this.#queue.length - this.#head <= FLUSH_SLICE) {
+      prefixes = this.#head === 0 ? this.#queue : this.#queue.slice(this.#head)
+      this.#queue = []
+      this.#head = 0
+      this.#dirty.clear()
     } else {
-      prefixes = []
-      for (const x of this.#dirty) {
-        this.#dirty.delete(x)
-        prefixes.push(x)
-        if (prefixes.length >= FLUSH_SLICE) break
-      }
+      prefixes = this.#queue.slice(this.#head, this.#head + FLUSH_SLICE)
+      this.#head += FLUSH_SLICE
+      for (const x of prefixes) this.#dirty.delete(x)
+      if (this.#head > 65536) { this.#queue = this.#queue.slice(this.#head); this.#head = 0 }
       this.#scheduleFlush()
     }
     const t0 = this.#clock.now()
