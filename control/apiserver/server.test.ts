@@ -88,7 +88,7 @@ test('errors are Status objects with upstream reasons', async (t) => {
   const big = await req(h, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'big' }, data: { x: 'a'.repeat(4 * 1024 * 1024) } })
   t.like(big.body, { reason: 'RequestEntityTooLarge', code: 413 })
   const proto = await req(h, 'POST', '/api/v1/namespaces/default/pods', 'k8s\0', { 'content-type': 'application/vnd.kubernetes.protobuf' })
-  t.is(proto.status, 415)
+  t.is(proto.status, 400)
   const noNs = await req(h, 'POST', '/api/v1/namespaces/missing/pods', pod('p'))
   t.like(noNs.body, { reason: 'NotFound', message: 'namespaces "missing" not found' })
   const path = await req(h, 'GET', '/api/v1/nothings')

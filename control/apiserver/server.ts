@@ -692,10 +692,9 @@ export function parseBodyText (text: string, contentType: string): unknown {
     try { v = parseYaml(text, { maxAliasCount: 100, uniqueKeys: true }) } catch (e) {
       throw badRequest(`error converting YAML to JSON: ${(e as Error).message.split('\n')[0] ?? ''}`)
     }
-  } else if (mt === 'application/vnd.kubernetes.protobuf') {
-    throw new ApiError('CTRL_ERR_API_UNSUPPORTED_MEDIA_TYPE', 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (protobuf is not served by weft)')
   } else {
-    throw new ApiError('CTRL_ERR_API_UNSUPPORTED_MEDIA_TYPE', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml; got ${mt}`)
+    // (protobuf bodies are decoded before this, in parseBody)
+    throw new ApiError('CTRL_ERR_API_UNSUPPORTED_MEDIA_TYPE', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf; got ${mt}`)
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest('the body must be a JSON or YAML object')
   return v
