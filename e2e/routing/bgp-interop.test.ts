@@ -46,6 +46,15 @@ async function startWeft (t: ExecutionContext, sb: Sandbox, h: Host, cfg: Record
   }
 }
 
+/** `weft bgp ...` (through bin/weft), retried when a concurrent build left dist/ half written. */
+async function cli (w: Weft, ...args: string[]): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await execa(process.execPath, [WEFT, 'bgp', ...args, '--socket', w.socket], { reject: false })
+    if (r.exitCode === 0) return String(r.stdout)
+    if (attempt >= 3 || !/SyntaxError|does not provide an export/.test(String(r.stderr))) throw new Error(`weft bgp ${args.join(' ')}: ${String(r.stderr)}`)
+  }
+}
+
 /** The daemon's API over its unix socket (what `weft bgp` calls; polled directly to keep the loop cheap). */
 async function api (w: Weft, method: string, url: string, body?: unknown): Promise<unknown> {
   return await new Promise((resolve, reject) => {
@@ -282,10 +291,18 @@ protocol bgp w { local as 65000; neighbor ${hw.ip} as 65000; ${birdTimers} ipv4 
   t.regex(w.log(), /route refresh requested/)
   // We ask BIRD for one: it re-sends, and the session stays up.
   const inBefore = (await neighbors(w))[0]?.updatesIn ?? 0
-  const r = await execa(process.execPath, [WEFT, 'bgp', 'refresh', hb.ip, '--socket', w.socket])
-  t.regex(String(r.stdout), /refresh .*: ok/)
+  const r = await cli(w, 'refresh', hb.ip)
+  t.regex(r, /refresh .*: ok/)
   await until(async () => ((await neighbors(w))[0]?.updatesIn ?? 0) > inBefore, 10_000, () => 'BIRD re-sent after our ROUTE-REFRESH')
   t.is((await neighbors(w))[0]?.state, 'Established')
+  // The CLI: tables for people, announce and withdraw live.
+  t.regex(await cli(w, 'neighbors'), new RegExp(`^${hb.ip.replace(/\./g, '\\.')}\\s+65000\\s+Established\\s+\\S+\\s+1\\s+1\\s`, 'm'))
+  t.regex(await cli(w, 'rib'), /^\*>\s+10\.2\.0\.0\/24\s+192\.168\.50\.12\s+192\.168\.50\.12\s+-\s+100\s+-\s+only-path$/m)
+  t.regex(await cli(w, 'announce', '10.1.9.0/24', '--community', '65000:9'), /announced 10\.1\.9\.0\/24/)
+  await until(async () => (await b.cli('show route 10.1.9.0/24')).includes('10.1.9.0/24'), 10_000, () => 'CLI announcement at BIRD')
+  t.regex(await b.cli('show route 10.1.9.0/24 all'), /BGP.community: \(65000,9\)/)
+  await cli(w, 'withdraw', '10.1.9.0/24')
+  await until(async () => !(await b.cli('show route 10.1.9.0/24')).includes('10.1.9.0/24'), 10_000, () => 'CLI withdrawal at BIRD')
 })
 
 /** A hand-driven BGP peer over a raw socket: the OPEN exchange by the codec, then the bytes we choose. */

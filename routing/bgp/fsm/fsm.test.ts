@@ -204,3 +204,27 @@ test('stop() sends Cease / Administrative Shutdown and stays Idle', async (t) =>
   clock.advance(60_000)
   t.is(a.fsm.state, 'Idle')
 })
+
+test('graceful restart: an OPEN with the Restart bit while the old session is Established replaces it', async (t) => {
+  const clock = fakeClock()
+  const [aOut, peerOut] = transportPair()
+  const [aIn, peerIn] = transportPair()
+  const a = rig(clock, { localAs: 65001, routerId: '10.0.0.1', peerAs: 65001 }, async () => aOut)
+  a.fsm.start()
+  await tick()
+  const gr = (flags: number): OpenMessage => ({
+    type: MessageType.Open, myAs: 65001, holdTime: 90, bgpId: '10.0.0.2',
+    parameters: [{ type: 2, capabilities: [{ code: CapabilityCode.GracefulRestart, flags, restartTime: 120, families: [] }] }]
+  })
+  peerOut.write(encodeMessage(gr(0)))
+  peerOut.write(encodeMessage(KEEPALIVE))
+  t.is(a.fsm.state, 'Established')
+  a.fsm.incoming(aIn)
+  peerIn.write(encodeMessage(gr(0x8)))
+  t.true(aOut.isClosed, 'the old session is dropped without a NOTIFICATION')
+  t.false(messages(aOut).some((m) => m.type === MessageType.Notification))
+  t.is(a.downs[0]?.reason, 'peer-restarting')
+  t.true(a.downs[0]?.wasEstablished)
+  peerIn.write(encodeMessage(KEEPALIVE))
+  t.is(a.fsm.state, 'Established')
+})

@@ -17,7 +17,7 @@ import {
 import type {
   AfiSafi, BgpMessage, Capability, GracefulRestartCapability, Negotiated, NotificationMessage, OpenMessage, RouteRefreshMessage, UpdateMessage
 } from '../codec/index.js'
-import { AS_TRANS, CapabilityCode, OptionalParameterType } from '../codec/index.js'
+import { AS_TRANS, CapabilityCode, GracefulRestartFlags, OptionalParameterType } from '../codec/index.js'
 import type { Clock, FsmState, Timer, Transition, TransitionReason, Transport } from './types.js'
 
 export interface FsmInit {
@@ -443,8 +443,10 @@ export class PeerFsm {
     for (const other of [...this.#conns]) {
       if (other === c || other.closed || other.received === undefined) continue
       if (other.state === 'Established') {
-        // RFC 4724 §4.2: a new connection from a peer that does graceful restart means it restarted.
-        if (other.session?.peerGracefulRestart !== undefined) {
+        // RFC 4724 §4.2: an OPEN with the Restart bit from a peer that does graceful restart, while its old
+        // session is still Established here, means it restarted: the old session goes. Without the bit it is an
+        // ordinary collision (the peer dialled while our connection came up).
+        if (other.session?.peerGracefulRestart !== undefined && gr !== undefined && (gr.flags & GracefulRestartFlags.Restarting) !== 0) {
           this.#closeConn(other, 'peer-restarting', {})
           continue
         }
