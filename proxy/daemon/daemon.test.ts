@@ -47,13 +47,16 @@ test('the loop does not sync before both listings, then syncs once per burst of 
     onSync: ({ stats }) => { syncs.push(stats[0]?.full ?? false) }
   })
   src.push({ type: 'ADDED', kind: 'Service', object: svc('ns1', 'a', { clusterIP: '172.30.0.1' }) })
-  src.push({ type: 'ADDED', kind: 'EndpointSlice', object: slice('ns1', 'a', [{ ip: '10.180.0.1' }]) })
+  const annotated = slice('ns1', 'a', [{ ip: '10.180.0.1' }])
+  annotated.metadata.annotations = { 'endpoints.kubernetes.io/last-change-trigger-time': new Date(Date.now() - 2000).toISOString() }
+  src.push({ type: 'ADDED', kind: 'EndpointSlice', object: annotated })
   await clock.advance(5000)
   t.is(nft.scripts.length, 0, 'no sync before the initial listings')
   src.push({ type: 'SYNCED', kind: 'Service' })
   src.push({ type: 'SYNCED', kind: 'EndpointSlice' })
   await clock.advance(10)
   t.deepEqual(syncs, [true])
+  t.regex(loop.metrics.render('nftables'), /kubeproxy_network_programming_duration_seconds_bucket\{le="1"\} 0\nkubeproxy_network_programming_duration_seconds_bucket\{le="2"\} 0\n[^]*_bucket\{le="3"\} 1\n/)
   const trace = (): string => traceNft(nft, 'ip', { src: plan.localPod, dst: '172.30.0.1', proto: 'tcp', dport: 80 }, { nodeIPs: [plan.nodeIP] }).output
   t.is(trace(), '10.180.0.1:80')
   // Two changes within minSyncPeriod: one partial sync, after the minimum interval.

@@ -135,6 +135,8 @@ export async function startProxyLoop (init: ProxyLoopInit, deps: ProxyLoopDeps):
     if (error !== undefined) throw error
     if (full) lastFull = start
     lastUpdated = now()
+    // Network programming latency: from the change that produced an EndpointSlice to its rules being in place.
+    for (const t of co.triggerTimes) metrics.programmingLatency.observe(Math.max(0, (Date.now() - t) / 1000))
     pendingQueued = false
     metrics.lastSyncTimestamp = lastUpdated / 1000
     return stats

@@ -7,7 +7,7 @@
  * is dropped, so a sync after it does nothing. Pure: no clock, no I/O.
  */
 import { ProxyError } from './errors.js'
-import { SERVICE_NAME_LABEL } from './types.js'
+import { LAST_CHANGE_TRIGGER_TIME, SERVICE_NAME_LABEL } from './types.js'
 import type { EndpointSlice, ProxyEvent, Service } from './types.js'
 
 interface Pending<T> { previous: T | undefined, current: T | undefined }
@@ -56,6 +56,8 @@ export interface Checkout {
   /** Changes taken (Service and EndpointSlice objects). */
   serviceChanges: number
   endpointChanges: number
+  /** `endpoints.kubernetes.io/last-change-trigger-time` of the changed EndpointSlices (ms since the epoch), for network programming latency. */
+  triggerTimes: number[]
 }
 
 export class ChangeTracker {
@@ -112,12 +114,16 @@ export class ChangeTracker {
     const changed = new Set<string>()
     const serviceChanges = this.#pendingServices.size
     const endpointChanges = this.#pendingSlices.size
+    const triggerTimes: number[] = []
     for (const [key, p] of this.#pendingServices) {
       changed.add(key)
       if (p.current === undefined) this.#services.delete(key)
       else this.#services.set(key, p.current)
     }
     for (const [key, p] of this.#pendingSlices) {
+      const trig = p.current?.metadata.annotations?.[LAST_CHANGE_TRIGGER_TIME]
+      const ms = trig === undefined ? NaN : Date.parse(trig)
+      if (Number.isFinite(ms)) triggerTimes.push(ms)
       for (const s of [p.previous, p.current]) {
         const svc = s === undefined ? undefined : sliceServiceKey(s)
         if (svc !== undefined) changed.add(svc)
@@ -134,7 +140,7 @@ export class ChangeTracker {
     }
     this.#pendingServices.clear()
     this.#pendingSlices.clear()
-    return { changed, serviceChanges, endpointChanges }
+    return { changed, serviceChanges, endpointChanges, triggerTimes }
   }
 
   /** Applied Services by `ns/name`. */
