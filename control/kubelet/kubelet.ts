@@ -234,7 +234,7 @@ export async function startKubelet (o: KubeletOptions, log: Logger): Promise<Kub
   }
   const server = http.createServer(kubeletHandler({
     rootDir: o.rootDir,
-    pods: () => [...workers.values()].map((w) => w.pod),
+    pods: () => [...workers.values()].map((w) => w.view()),
     find: (ns, n) => {
       const w = byName(ns, n)
       if (w === undefined) return undefined
@@ -259,9 +259,15 @@ export async function startKubelet (o: KubeletOptions, log: Logger): Promise<Kub
       await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
       // Weft's containers are the kubelet's children: they stop with it (SIGTERM, 5 s, SIGKILL), and their sandboxes go.
       await Promise.all([...workers.values()].map(async (w) => {
-        try { await w.stopAll(Math.min(5, 30), true) } catch (e) { log.warn({ pod: `${w.namespace}/${w.name}`, err: (e as Error).message }, 'stopping the pod failed') }
+        try {
+          await w.stopAll(5, true)
+          // A sandbox being created when the signal came is removed once its sync ends.
+          await w.settle()
+          await w.stopAll(5, true)
+        } catch (e) { log.warn({ pod: `${w.namespace}/${w.name}`, err: (e as Error).message }, 'stopping the pod failed') }
         w.dispose()
       }))
+      await runtime.gc().catch((e: unknown) => { log.warn({ err: (e as Error).message }, 'sandbox cleanup failed') })
       client.close()
       log.info('kubelet stopped')
     }

@@ -61,6 +61,9 @@ export class PodNetns {
     } catch { this.#hostMnt = undefined }
   }
 
+  /** The last failure of a host-side removal (for the log). */
+  lastError = ''
+
   get viaHost (): boolean { return this.#hostMnt !== undefined }
 
   #inHost (args: string[]): void {
@@ -77,7 +80,7 @@ export class PodNetns {
 
   remove (name: string): void {
     if (this.#hostMnt !== undefined) {
-      try { this.#inHost(['netns', 'delete', name]) } catch { /* absent there */ }
+      try { this.#inHost(['netns', 'delete', name]) } catch (e) { this.lastError = String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim() }
     }
     this.ns.remove(name)
   }
@@ -161,6 +164,7 @@ export class PodRuntime {
       await this.#cni.del(r.list, { ...this.#attachment(r, this.netns.exists(p) ? p : ''), netns: this.netns.exists(p) ? p : '' })
       if (this.netns.exists(p) || fs.existsSync(p)) {
         try { this.podNetns.remove(r.netns) } catch (e) { throw new KubeletError('KUBELET_ERR_SANDBOX', `removing network namespace ${r.netns}: ${(e as Error).message}`, { cause: e }) }
+        if (this.podNetns.lastError !== '') { this.#init.log.debug({ netns: r.netns, err: this.podNetns.lastError }, 'host-side netns removal failed'); this.podNetns.lastError = '' }
       }
     }
     try { fs.unlinkSync(path.join(this.sandboxDir, `${r.id}.json`)) } catch { /* already gone */ }

@@ -462,6 +462,15 @@ export class PodWorker {
     }
   }
 
+  /** Resolves once no sync is in flight (or after `timeoutMs`). */
+  async settle (timeoutMs = 10_000): Promise<void> {
+    const end = Date.now() + timeoutMs
+    while (this.#running && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+
+  /** The pod with the status the kubelet computes now (the kubelet's /pods). */
+  view (): Obj { return { ...this.pod, status: this.#status() } }
+
   /** For the logs endpoint. */
   logInfo (container: string): { uid: string, restartCount: number, running: boolean } | undefined {
     const c = this.containers.get(container)

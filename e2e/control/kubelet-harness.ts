@@ -35,7 +35,10 @@ export interface NodeCluster {
   /** The kubelet's stderr so far (pino JSON lines). */
   log: () => string
   writeConflist: () => void
-  stopKubelet: () => Promise<void>
+  /** SIGTERM (the kubelet stops its pods) or SIGKILL (it leaves them behind). */
+  stopKubelet: (signal?: 'SIGTERM' | 'SIGKILL') => Promise<void>
+  /** Starts the kubelet again with the same flags. */
+  startKubelet: () => void
 }
 
 export async function sleep (ms: number): Promise<void> { await new Promise((resolve) => setTimeout(resolve, ms)) }
@@ -122,17 +125,22 @@ export async function nodeCluster (t: ExecutionContext, opts: { label: string, w
     ...(opts.extraArgs ?? [])
   ]
   let stderr = ''
-  const child = execa('ip', ['netns', 'exec', sb.nameOf(node), process.execPath, path.join(repoRoot, 'bin', 'weft'), ...kubeletArgs], { reject: false, buffer: false, stdout: 'ignore', stderr: 'pipe' })
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
-  let stopped = false
-  const stopKubelet = async (): Promise<void> => {
-    if (stopped) return
-    stopped = true
-    child.kill('SIGTERM')
-    const timer = setTimeout(() => { child.kill('SIGKILL') }, 15_000)
-    await child
+  const spawnKubelet = () => { // eslint-disable-line @typescript-eslint/explicit-function-return-type
+    const ch = execa('ip', ['netns', 'exec', sb.nameOf(node), process.execPath, path.join(repoRoot, 'bin', 'weft'), ...kubeletArgs], { reject: false, buffer: false, stdout: 'ignore', stderr: 'pipe' })
+    ch.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+    return ch
+  }
+  let child: ReturnType<typeof spawnKubelet> | undefined = spawnKubelet()
+  const stopKubelet = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
+    const ch = child
+    if (ch === undefined) return
+    child = undefined
+    ch.kill(signal)
+    const timer = setTimeout(() => { ch.kill('SIGKILL') }, 15_000)
+    await ch
     clearTimeout(timer)
   }
+  const startKubelet = (): void => { if (child === undefined) child = spawnKubelet() }
   t.teardown(async () => {
     await stopKubelet()
     // Whatever a killed kubelet could not tear down.
@@ -146,7 +154,7 @@ export async function nodeCluster (t: ExecutionContext, opts: { label: string, w
     }
     if (!t.passed) t.log(stderr.split('\n').slice(-60).join('\n'))
   })
-  const c = { sb, node, nodeName, nodeIp, admin, rootDir, confDir, podCidr, kubeletArgs, log: () => stderr, writeConflist, stopKubelet }
+  const c = { sb, node, nodeName, nodeIp, admin, rootDir, confDir, podCidr, kubeletArgs, log: () => stderr, writeConflist, stopKubelet, startKubelet }
   // Registered (and Ready when it has a network) before the test goes on.
   await until('the node registered', async () => {
     const n = await getNode(c)
