@@ -31,7 +31,7 @@ test('statistic probabilities are 1/(n-i) with ten decimals', (t) => {
   t.deepEqual([4, 3, 2].map(probability), ['0.2500000000', '0.3333333333', '0.5000000000'])
 })
 
-test('one restore per sync; a partial sync writes the top-level chains and only the changed service chains', (t) => {
+test('one restore per sync; a partial sync writes only the changed service chains and the top-level chains whose content changed', (t) => {
   const { services, slices } = fixture()
   const tr = trackerWith(services, slices)
   const ipt = fakeIptables(4)
@@ -44,16 +44,20 @@ test('one restore per sync; a partial sync writes the top-level chains and only 
   t.is(ipt.calls.filter((c) => c === 'restore').length, restoresBefore + 1)
   t.is(ipt.calls.slice(-1)[0], 'restore')
   const declared = p.lastTransaction.split('\n').filter((l) => l.startsWith(':')).map((l) => l.slice(1).split(' ')[0])
-  t.deepEqual(declared, [
-    'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL',
-    'KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ',
-    'KUBE-SVC-4SW47YFZTEDKD3PK', 'KUBE-SEP-UKSFD7AGPMPPLUHC', 'KUBE-SEP-ULL74CTELUH2BDLI',
-    'KUBE-SEP-C6EBXVWJJZMIWKLZ'
-  ])
+  // The endpoint swap leaves every top-level chain as it was: only svc4's chains are written.
+  t.deepEqual(declared, ['KUBE-SVC-4SW47YFZTEDKD3PK', 'KUBE-SEP-UKSFD7AGPMPPLUHC', 'KUBE-SEP-ULL74CTELUH2BDLI', 'KUBE-SEP-C6EBXVWJJZMIWKLZ'])
   t.true(p.lastTransaction.includes('-X KUBE-SEP-C6EBXVWJJZMIWKLZ\n'))
   t.false(p.lastTransaction.includes('KUBE-SVC-X27LE4BHSL4DOUIK -m'))
   t.false(ipt.dump('nat').includes('KUBE-SEP-C6EBXVWJJZMIWKLZ'))
   t.true(ipt.dump('nat').includes('--to-destination 10.180.0.6:80'))
+  // svc4 losing every endpoint changes nat and filter KUBE-SERVICES: both are rewritten whole.
+  tr.event({ type: 'MODIFIED', kind: 'EndpointSlice', object: slice('ns4', 'svc4', []) })
+  p.sync(stateOf(tr, 4), tr.checkout().changed)
+  const declared2 = p.lastTransaction.split('\n').filter((l) => l.startsWith(':')).map((l) => l.slice(1).split(' ')[0])
+  t.deepEqual(declared2, ['KUBE-SERVICES', 'KUBE-SERVICES', 'KUBE-SVC-4SW47YFZTEDKD3PK', 'KUBE-SEP-UKSFD7AGPMPPLUHC', 'KUBE-SEP-ULL74CTELUH2BDLI'])
+  t.regex(p.lastTransaction, /-A KUBE-SERVICES .*ns4\/svc4:p80 has no endpoints.* -j REJECT/)
+  t.regex(ipt.dump('nat'), /-A KUBE-SERVICES .*ns3\/svc3:p80 cluster IP/)
+  t.notRegex(ipt.dump('nat'), /KUBE-SVC-4SW47YFZTEDKD3PK/)
 })
 
 const kubeProxyLeftovers = `*nat

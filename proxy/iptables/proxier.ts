@@ -29,6 +29,8 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
   const now = deps.now ?? (() => performance.now())
   const ipt = deps.iptables
   let committed = new Map<string, ServiceRules>()
+  /** The top-level chains' contents as last written. */
+  let committedTop = new Map<string, string>()
   let needFull = true
   let lastTransaction = ''
 
@@ -74,26 +76,37 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
 
     const keys = [...next.keys()].sort()
     const fixed = fixedRules(init)
+    const collect = (pick: (r: ServiceRules) => string[], tail: string[] = [], head: string[] = []): string => {
+      const out: string[] = [...head]
+      for (const k of keys) for (const l of pick(next.get(k) as ServiceRules)) out.push(l)
+      for (const l of tail) out.push(l)
+      return out.join('\n')
+    }
+    // The top-level chains' contents. A partial sync mentions only those that changed: iptables-restore
+    // --noflush leaves an unmentioned chain as it is, and one mentioned must be written whole.
+    const top = new Map<string, string>([
+      ['filter/KUBE-SERVICES', collect((r) => r.filter.services)],
+      ['filter/KUBE-EXTERNAL-SERVICES', collect((r) => r.filter.external)],
+      ['filter/KUBE-FORWARD', fixed.forward.join('\n')],
+      ['filter/KUBE-NODEPORTS', collect((r) => r.filter.nodeports)],
+      ['filter/KUBE-PROXY-FIREWALL', collect((r) => r.filter.firewall)],
+      ['nat/KUBE-SERVICES', collect((r) => r.nat.services, fixed.natNodePortJump)],
+      ['nat/KUBE-NODEPORTS', collect((r) => r.nat.nodeports)],
+      ['nat/KUBE-POSTROUTING', fixed.natPost.join('\n')],
+      ['nat/KUBE-MARK-MASQ', fixed.natMark.join('\n')]
+    ])
+    const changedTop = [...top].filter(([k, v]) => full || committedTop.get(k) !== v)
     const f: string[] = ['*filter']
-    for (const c of filterTopChains) f.push(`:${c} - [0:0]`)
-    for (const k of keys) f.push(...(next.get(k) as ServiceRules).filter.services)
-    for (const k of keys) f.push(...(next.get(k) as ServiceRules).filter.external)
-    f.push(...fixed.forward)
-    for (const k of keys) f.push(...(next.get(k) as ServiceRules).filter.nodeports)
-    for (const k of keys) f.push(...(next.get(k) as ServiceRules).filter.firewall)
-    f.push('COMMIT')
     const n: string[] = ['*nat']
-    for (const c of natTopChains) n.push(`:${c} - [0:0]`)
+    for (const [k] of changedTop) (k.startsWith('filter/') ? f : n).push(`:${k.split('/')[1] as string} - [0:0]`)
     const chainLines: string[] = []
     for (const k of written) {
       for (const [c, rules] of (next.get(k) as ServiceRules).chains) { n.push(`:${c} - [0:0]`); chainLines.push(...rules) }
     }
     for (const c of stale) n.push(`:${c} - [0:0]`)
-    n.push(...fixed.natPost, ...fixed.natMark)
-    for (const k of keys) n.push(...(next.get(k) as ServiceRules).nat.services)
-    for (const k of keys) n.push(...(next.get(k) as ServiceRules).nat.nodeports)
+    for (const [k, v] of changedTop) if (v !== '') (k.startsWith('filter/') ? f : n).push(v)
+    f.push('COMMIT')
     n.push(...chainLines)
-    n.push(...fixed.natNodePortJump)
     for (const c of stale) n.push(`-X ${c}`)
     n.push('COMMIT')
     const script = f.join('\n') + '\n' + n.join('\n') + '\n'
@@ -113,6 +126,7 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
     }
     const applyMs = now() - applyStart
     committed = next
+    committedTop = top
     needFull = false
     lastTransaction = script
     return { family: init.family, full, computeMs, applyMs, bytes: script.length, servicesWritten: written.size }
@@ -136,6 +150,7 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
         throw new ProxyError('PROXY_ERR_CLEANUP', `iptables cleanup: ${(e as Error).message}`, { cause: e })
       }
       committed = new Map()
+      committedTop = new Map()
       needFull = true
     }
   }
