@@ -8,12 +8,18 @@ import type { Attrs } from '../rib/index.js'
 export class AdjRibOut {
   readonly #m = new Map<string, Array<Attrs | undefined>>()
   readonly #counts: number[] = []
+  readonly #slots: number
+
+  /** `slots`: how many peers (arrays are made at exactly that size: a growing array reserves 17 slots). */
+  constructor (slots: number) {
+    this.#slots = Math.max(1, slots)
+  }
 
   get (slot: number, prefix: string): Attrs | undefined { return this.#m.get(prefix)?.[slot] }
 
   set (slot: number, prefix: string, attrs: Attrs): void {
     let a = this.#m.get(prefix)
-    if (a === undefined) { a = []; this.#m.set(prefix, a) }
+    if (a === undefined) { a = new Array<Attrs | undefined>(this.#slots).fill(undefined); this.#m.set(prefix, a) }
     if (a[slot] === undefined) this.#counts[slot] = (this.#counts[slot] ?? 0) + 1
     a[slot] = attrs
   }

@@ -136,7 +136,7 @@ export class Speaker {
   /** Our originated routes (announce[] and the API). */
   readonly #announced = new Map<string, AnnounceConfig>()
   readonly #originated = new Map<string, Attrs>()
-  readonly #out = new AdjRibOut()
+  readonly #out: AdjRibOut
 
   constructor (cfg: BgpdConfig, deps: SpeakerDeps = {}, opts: { restarting?: boolean } = {}) {
     this.cfg = cfg
@@ -145,6 +145,7 @@ export class Speaker {
     this.#log = deps.log ?? silentLogger
     this.#restarting = opts.restarting === true
     for (const pc of cfg.peers) this.#addPeer(pc)
+    this.#out = new AdjRibOut(this.#peers.size)
   }
 
   get local (): { asn: number, routerId: string, clusterId: string | undefined } {
