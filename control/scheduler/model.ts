@@ -68,6 +68,8 @@ export interface PodInfo {
   created: string
   /** Requests by resource: cpu in milli, memory and others in whole units. Includes `pods: 1`? no: counted separately. */
   requests: Map<string, number>
+  /** The same as a list, for the filter's per-node loop. */
+  requestList: Array<[string, number]>
   nonZeroCpu: number
   nonZeroMem: number
   hostPorts: HostPort[]
@@ -187,6 +189,7 @@ export function parsePod (obj: Obj): PodInfo {
     priority: Number(spec.priority ?? 0),
     created: str(m.creationTimestamp),
     requests,
+    requestList: [...requests],
     nonZeroCpu,
     nonZeroMem,
     hostPorts,

@@ -127,17 +127,24 @@ export const nodeResourcesFit: Plugin = {
     let out: string[] | undefined
     const allowed = n.allocatable.get('pods') ?? 0
     if (n.pods.size + 1 > allowed) out = [reasons.tooManyPods]
-    for (const [r, want] of s.pod.requests) {
+    for (let i = 0; i < s.pod.requestList.length; i++) {
+      const [r, want] = s.pod.requestList[i] as [string, number]
       if (want <= 0) continue
       if (want > (n.allocatable.get(r) ?? 0) - (n.requested.get(r) ?? 0)) (out ??= []).push(insufficient(r))
     }
     return out
   },
-  score: (s, n) => leastAllocatedScore([
-    [n.nonZeroCpu + s.pod.nonZeroCpu, n.allocatable.get('cpu') ?? 0],
-    [n.nonZeroMem + s.pod.nonZeroMem, n.allocatable.get('memory') ?? 0]
-  ])
+  score: (s, n) => {
+    // leastAllocatedScore over cpu and memory, unrolled: this runs for every candidate node of every pod
+    const cpuCap = n.allocatable.get('cpu') ?? 0
+    const memCap = n.allocatable.get('memory') ?? 0
+    const cpu = n.nonZeroCpu + s.pod.nonZeroCpu
+    const mem = n.nonZeroMem + s.pod.nonZeroMem
+    return Math.trunc((leastRequested(cpu, cpuCap) + leastRequested(mem, memCap)) / 2)
+  }
 }
+
+const leastRequested = (req: number, cap: number): number => (cap === 0 || req > cap ? 0 : Math.trunc((cap - req) * MAX_NODE_SCORE / cap))
 
 /** LeastAllocated over [requested, allocatable] pairs, resource weights 1 (upstream's default cpu:1, memory:1). */
 export function leastAllocatedScore (pairs: Array<[number, number]>): number {
@@ -168,10 +175,16 @@ export function balancedScore (pairs: Array<[number, number]>): number {
 }
 export const balancedAllocation: Plugin = {
   name: 'NodeResourcesBalancedAllocation',
-  score: (s, n) => balancedScore([
-    [(n.requested.get('cpu') ?? 0) + (s.pod.requests.get('cpu') ?? 0), n.allocatable.get('cpu') ?? 0],
-    [(n.requested.get('memory') ?? 0) + (s.pod.requests.get('memory') ?? 0), n.allocatable.get('memory') ?? 0]
-  ])
+  score: (s, n) => {
+    // balancedScore over cpu and memory, unrolled
+    const cpuCap = n.allocatable.get('cpu') ?? 0
+    const memCap = n.allocatable.get('memory') ?? 0
+    const cpu = (n.requested.get('cpu') ?? 0) + (s.pod.requests.get('cpu') ?? 0)
+    const mem = (n.requested.get('memory') ?? 0) + (s.pod.requests.get('memory') ?? 0)
+    if (cpuCap === 0 || memCap === 0) return MAX_NODE_SCORE // one fraction or none: no deviation
+    const std = Math.abs(Math.min(cpu / cpuCap, 1) - Math.min(mem / memCap, 1)) / 2
+    return Math.trunc((1 - std) * MAX_NODE_SCORE)
+  }
 }
 
 // ---- PodTopologySpread ----

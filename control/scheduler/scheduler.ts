@@ -6,7 +6,7 @@
  * runs only while it holds the kube-system/kube-scheduler Lease.
  */
 import * as os from 'node:os'
-import { randomUUID, randomBytes } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { Informer, KubeApiError, KubeClient, resourcePath, runLeaderElection } from '../client/index.js'
 import type { LeaderElector } from '../client/index.js'
@@ -79,7 +79,7 @@ export async function startScheduler (opts: SchedulerOptions, log: Logger): Prom
   const responsible = (p: PodInfo): boolean => p.schedulerName === schedulerName && p.nodeName === '' && !p.terminating && p.phase !== 'Succeeded' && p.phase !== 'Failed'
 
   // ---- events (client-go's recorder with its correlator: a repeat bumps count) ----
-  const events = new EventSink(client, log, schedulerName)
+  const events = new EventSink(client, log, schedulerName, () => inflight > 0)
 
   // ---- informers ----
   const onPod = (obj: Obj): void => {
@@ -247,17 +247,28 @@ export async function startScheduler (opts: SchedulerOptions, log: Logger): Prom
   }
 }
 
+/** client-go names events <object>.<unix nanoseconds in hex>; a counter keeps ours unique within one millisecond. */
+let lastNs = 0n
+function eventSuffix (): string {
+  let ns = BigInt(Date.now()) * 1_000_000n
+  if (ns <= lastNs) ns = lastNs + 1n
+  lastNs = ns
+  return ns.toString(16)
+}
+
 /** Event and condition writes, off the scheduling path, a few at a time, repeats folded into a count. */
 class EventSink {
   readonly #seen = new Map<string, { name: string, namespace: string, count: number }>()
   readonly #work: Array<() => Promise<void>> = []
+  #head = 0
   #running = 0
-  readonly #max = 8
   #idle: Array<() => void> = []
+  #timer: NodeJS.Timeout | undefined
 
-  constructor (private readonly client: KubeClient, private readonly log: Logger, private readonly component: string) {}
+  /** `busy()`: bindings in flight; events then get at most 2 requests, so they never hold up binding. */
+  constructor (private readonly client: KubeClient, private readonly log: Logger, private readonly component: string, private readonly busy: () => boolean) {}
 
-  get pending (): number { return this.#work.length + this.#running }
+  get pending (): number { return this.#work.length - this.#head + this.#running }
 
   record (p: PodInfo, type: 'Normal' | 'Warning', reason: string, message: string): void {
     const key = `${p.key}\0${p.uid}\0${reason}\0${message}`
@@ -271,7 +282,7 @@ class EventSink {
       })
       return
     }
-    const name = `${p.name}.${randomBytes(8).toString('hex')}`
+    const name = `${p.name}.${eventSuffix()}`
     if (this.#seen.size > 10_000) this.#seen.clear()
     this.#seen.set(key, { name, namespace: p.namespace, count: 1 })
     this.#enqueue(async () => {
@@ -312,14 +323,21 @@ class EventSink {
   }
 
   #pump (): void {
-    while (this.#running < this.#max && this.#work.length > 0) {
-      const w = this.#work.shift() as () => Promise<void>
+    const max = this.busy() ? 2 : 8
+    while (this.#running < max && this.#head < this.#work.length) {
+      const w = this.#work[this.#head++] as () => Promise<void>
+      if (this.#head > 1024 && this.#head * 2 > this.#work.length) { this.#work.splice(0, this.#head); this.#head = 0 }
       this.#running++
       w().catch((e) => { if (!(e instanceof KubeApiError && e.notFound)) this.log.debug({ err: String(e) }, 'event write failed') }).finally(() => {
         this.#running--
         if (this.pending === 0) { const idle = this.#idle; this.#idle = []; for (const f of idle) f() }
         this.#pump()
       })
+    }
+    // throttled while binding: look again soon, when bindings may be done
+    if (this.#running === 0 && this.#head < this.#work.length && this.#timer === undefined) {
+      this.#timer = setTimeout(() => { this.#timer = undefined; this.#pump() }, 50)
+      this.#timer.unref()
     }
   }
 }
