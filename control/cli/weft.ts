@@ -253,6 +253,39 @@ program.command('scheduler')
     process.exit(0)
   })
 
+program.command('controller-manager')
+  .description('Kubernetes controllers: node IPAM, ReplicaSet, Deployment, EndpointSlice, Endpoints, node lifecycle, garbage collector (flag names as kube-controller-manager)')
+  .requiredOption('--kubeconfig <file>', 'kubeconfig of the API server')
+  .option('--leader-elect <bool>', 'run only while holding the Lease kube-system/kube-controller-manager', 'true')
+  .option('--leader-elect-lease-duration <d>', 'lease duration', '15s')
+  .option('--leader-elect-renew-deadline <d>', 'give up leadership after failing to renew this long', '10s')
+  .option('--leader-elect-retry-period <d>', 'interval between acquire/renew attempts', '2s')
+  .option('--controllers <list>', "controllers to run: '*', names, '-name' to disable", '*')
+  .option('--allocate-node-cidrs <bool>', 'give every Node a podCIDR from --cluster-cidr', 'true')
+  .option('--cluster-cidr <cidrs>', 'pod CIDR(s), one per family, comma-separated', '10.244.0.0/16')
+  .option('--node-cidr-mask-size <n>', 'mask size of IPv4 node CIDRs (single-stack form)')
+  .option('--node-cidr-mask-size-ipv4 <n>', 'mask size of IPv4 node CIDRs', '24')
+  .option('--node-cidr-mask-size-ipv6 <n>', 'mask size of IPv6 node CIDRs', '64')
+  .option('--node-monitor-grace-period <d>', 'a node whose lease has not been renewed this long is marked Unknown', '40s')
+  .option('--node-monitor-period <d>', 'how often node health is checked', '5s')
+  .option('--max-endpoints-per-slice <n>', 'endpoints per EndpointSlice (at most 1000)', '100')
+  .option('--concurrent-replicaset-syncs <n>', 'ReplicaSet workers', '5')
+  .option('--concurrent-deployment-syncs <n>', 'Deployment workers', '5')
+  .option('--concurrent-service-endpoint-syncs <n>', 'EndpointSlice and Endpoints workers', '5')
+  .option('--concurrent-gc-syncs <n>', 'garbage collector workers', '20')
+  .option('--log-level <level>', 'pino log level', 'info')
+  .action(async (o: Record<string, unknown>, cmd: Command) => {
+    const cm = await import('../../control/controllers/index.js')
+    try {
+      if (cmd.getOptionValueSource('nodeCidrMaskSizeIpv4') !== 'cli') delete o.nodeCidrMaskSizeIpv4
+      await cm.runControllerManager(cm.parseControllerManagerFlags(o))
+    } catch (e) {
+      const code = (e as { code?: string }).code
+      fail(`controller-manager: ${code !== undefined ? `[${code}] ` : ''}${(e as Error).message}`)
+    }
+    process.exit(process.exitCode ?? 0)
+  })
+
 function parsePort (v: string): number {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is 0-65535')

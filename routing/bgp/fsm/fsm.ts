@@ -189,6 +189,10 @@ export class PeerFsm {
     return this.sendBytes(encodeMessage(msg, s.negotiated.tx))
   }
 
+  /** Holds writes on the Established connection until `uncork` (several UPDATEs leave in one write). */
+  cork (): void { this.#conns.find((x) => x.state === 'Established')?.transport.cork?.() }
+  uncork (): void { this.#conns.find((x) => x.state === 'Established')?.transport.uncork?.() }
+
   /** Pre-encoded bytes (the speaker encodes an UPDATE once for many peers with the same options). */
   sendBytes (bytes: Uint8Array): boolean {
     const c = this.#conns.find((x) => x.state === 'Established')

@@ -14,6 +14,8 @@ export function socketTransport (sock: Socket): Transport {
     remoteAddress: sock.remoteAddress?.replace(/^::ffff:/, ''),
     write (bytes) { if (!closed && !sock.destroyed) sock.write(bytes) },
     close () { if (!sock.destroyed) sock.end(() => sock.destroy()) ; setTimeout(() => sock.destroy(), 1000).unref() },
+    cork () { if (!sock.destroyed) sock.cork() },
+    uncork () { if (!sock.destroyed) sock.uncork() },
     onData (cb) { sock.on('data', (b: Buffer) => cb(b)) },
     onClose (cb) { closeCb = cb; if (closed) cb(error) }
   }

@@ -33,6 +33,9 @@ export interface Transport {
   close (): void
   onData (cb: (chunk: Uint8Array) => void): void
   onClose (cb: (err?: Error) => void): void
+  /** Optional: buffer writes until `uncork` (a socket's cork), so a burst goes out in one syscall. */
+  cork? (): void
+  uncork? (): void
   /** Our and the peer's address of the connection, when known (for validateUpdate's next-hop check). */
   readonly localAddress?: string | undefined
   readonly remoteAddress?: string | undefined

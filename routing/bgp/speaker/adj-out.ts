@@ -17,11 +17,16 @@ export class AdjRibOut {
 
   get (slot: number, prefix: string): Attrs | undefined { return this.#m.get(prefix)?.[slot] }
 
-  set (slot: number, prefix: string, attrs: Attrs): void {
+  /** What every peer was sent for `prefix`, by slot (read-only for callers). */
+  row (prefix: string): ReadonlyArray<Attrs | undefined> | undefined { return this.#m.get(prefix) }
+
+  /** Returns the prefix's row. */
+  set (slot: number, prefix: string, attrs: Attrs): ReadonlyArray<Attrs | undefined> {
     let a = this.#m.get(prefix)
     if (a === undefined) { a = new Array<Attrs | undefined>(this.#slots).fill(undefined); this.#m.set(prefix, a) }
     if (a[slot] === undefined) this.#counts[slot] = (this.#counts[slot] ?? 0) + 1
     a[slot] = attrs
+    return a
   }
 
   /** True when something was there. */

@@ -506,7 +506,7 @@ export class Speaker {
     }
     const t0 = this.#clock.now()
     const cache = new Map<string, Uint8Array>()
-    for (const p of this.#peers.values()) if (p.session !== undefined) this.#advertise(p, prefixes, cache)
+    this.#advertiseAll([...this.#peers.values()], prefixes, cache)
     this.#deps.sink?.changed(prefixes, this.rib)
     this.#log.debug({ prefixes: prefixes.length, ms: Math.round((this.#clock.now() - t0) * 10) / 10, messages: cache.size }, 'flush')
   }
@@ -570,40 +570,71 @@ export class Speaker {
 
   /** Brings `p`'s Adj-RIB-Out up to date for `prefixes` and sends the difference. */
   #advertise (p: Peer, prefixes: readonly string[], cache: Map<string, Uint8Array>): void {
-    const s = p.session
-    if (s === undefined) return
-    const groups: Record<Family, Map<Attrs, string[]>> = { 4: new Map(), 6: new Map() }
-    const gone: Record<Family, string[]> = { 4: [], 6: [] }
-    // The export result depends on the path's attributes object (which fixes its source and family) and, only
-    // through prefix-matching export rules, on the prefix: without those, one evaluation per attribute set.
-    const memo = p.exportPolicy === undefined || !p.exportPolicy.prefixDependent ? new Map<Attrs, Attrs | null>() : undefined
-    for (const prefix of prefixes) {
-      const d = this.rib.decision(prefix)
-      let out: Attrs | undefined
-      if (d !== undefined) {
-        const best = d.best
-        if (memo !== undefined) {
-          let m = memo.get(best.attrs)
-          if (m === undefined) { m = this.#exportAttrs(p, best) ?? null; memo.set(best.attrs, m) }
-          out = m ?? undefined
-        } else out = this.#exportAttrs(p, best)
-      }
-      const prev = this.#out.get(p.slot, prefix)
-      if (out === undefined) {
-        if (prev !== undefined) { this.#out.delete(p.slot, prefix); gone[familyOfPrefix(prefix)].push(prefix) }
-        continue
-      }
-      if (prev === out) continue
-      this.#out.set(p.slot, prefix, out)
-      const g = groups[d?.best.family ?? familyOfPrefix(prefix)]
-      const list = g.get(out)
-      if (list === undefined) g.set(out, [prefix])
-      else list.push(prefix)
+    this.#advertiseAll([p], prefixes, cache)
+  }
+
+  /**
+   * Brings the Adj-RIB-Out of every peer in `peers` up to date for `prefixes` and sends the differences. The loop
+   * runs over prefixes outside and peers inside, so each prefix's Loc-RIB entry and Adj-RIB-Out row are looked up
+   * once, not once per peer.
+   */
+  #advertiseAll (peers: readonly Peer[], prefixes: readonly string[], cache: Map<string, Uint8Array>): void {
+    interface Work {
+      p: Peer
+      groups: Record<Family, Map<Attrs, string[]>>
+      gone: Record<Family, string[]>
+      // The export result depends on the path's attributes object (which fixes its source and family) and, only
+      // through prefix-matching export rules, on the prefix: without those, one evaluation per attribute set.
+      memo: Map<Attrs, Attrs | null> | undefined
     }
-    const tx = s.negotiated.tx
-    for (const fam of [4, 6] as const) {
-      if (gone[fam].length > 0) this.#sendBatches(p, fam, undefined, gone[fam], tx, cache)
-      for (const [attrs, list] of groups[fam]) this.#sendBatches(p, fam, attrs, list, tx, cache)
+    const work: Work[] = []
+    for (const p of peers) {
+      if (p.session === undefined) continue
+      work.push({
+        p,
+        groups: { 4: new Map(), 6: new Map() },
+        gone: { 4: [], 6: [] },
+        memo: p.exportPolicy === undefined || !p.exportPolicy.prefixDependent ? new Map() : undefined
+      })
+    }
+    if (work.length === 0) return
+    for (const prefix of prefixes) {
+      const d = this.rib.loc.get(prefix)
+      const best = d?.best
+      const fam: Family = best?.family ?? familyOfPrefix(prefix)
+      let row = this.#out.row(prefix)
+      for (const w of work) {
+        const p = w.p
+        let out: Attrs | undefined
+        if (best !== undefined) {
+          if (w.memo !== undefined) {
+            let m = w.memo.get(best.attrs)
+            if (m === undefined) { m = this.#exportAttrs(p, best) ?? null; w.memo.set(best.attrs, m) }
+            out = m ?? undefined
+          } else out = this.#exportAttrs(p, best)
+        }
+        const prev = row?.[p.slot]
+        if (out === undefined) {
+          if (prev !== undefined) { this.#out.delete(p.slot, prefix); w.gone[fam].push(prefix) }
+          continue
+        }
+        if (prev === out) continue
+        row = this.#out.set(p.slot, prefix, out)
+        const g = w.groups[fam]
+        const list = g.get(out)
+        if (list === undefined) g.set(out, [prefix])
+        else list.push(prefix)
+      }
+    }
+    for (const w of work) {
+      const tx = (w.p.session as Session).negotiated.tx
+      // Many UPDATEs in one write (writev) rather than one syscall each.
+      w.p.fsm.cork()
+      for (const fam of [4, 6] as const) {
+        if (w.gone[fam].length > 0) this.#sendBatches(w.p, fam, undefined, w.gone[fam], tx, cache)
+        for (const [attrs, list] of w.groups[fam]) this.#sendBatches(w.p, fam, attrs, list, tx, cache)
+      }
+      w.p.fsm.uncork()
     }
   }
 

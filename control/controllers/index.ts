@@ -1,0 +1,11 @@
+/** control/controllers: `weft controller-manager` and its controllers. */
+export { startControllerManager, runControllerManager, controllerManagerDefaults, enabledControllers, CONTROLLERS } from './manager.js'
+export type { ControllerManagerOptions, RunningControllerManager, ControllerName } from './manager.js'
+export { ControllerError, controllerErrorCodes } from './errors.js'
+export type { ControllerErrorCode } from './errors.js'
+export { CidrSet, NodeCidrAllocator, parseCidr, formatCidr } from './ipam.js'
+export { scaledValue, resolveFenceposts, newRsReplicas, scaleDownOld, proportionalScale, podTemplateHash } from './rollout.js'
+export { planSlices, desiredEndpoints, endpointsSubsets, SERVICE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY } from './endpointslice.js'
+export { evictionTime, tolerates, healthTaints, TAINT_UNREACHABLE, TAINT_NOT_READY } from './nodelifecycle.js'
+export { parseDurationMs } from './util.js'
+export { parseControllerManagerFlags } from './cli.js'
