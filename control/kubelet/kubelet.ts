@@ -65,6 +65,8 @@ export const kubeletDefaults = {
 const repoDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 /** argv running this build's `weft` CLI. */
 export const weftArgv = [process.execPath, path.join(repoDist, 'control', 'cli', 'weft.js')]
+/** The weft/echo program's own entry point (same program as `weft image echo`, lighter to start). */
+const echoMain = path.join(path.dirname(fileURLToPath(import.meta.url)), 'images', 'echo-main.js')
 
 function readText (f: string): string { try { return fs.readFileSync(f, 'utf8').trim() } catch { return '' } }
 
@@ -184,7 +186,7 @@ export async function startKubelet (o: KubeletOptions, log: Logger): Promise<Kub
     rootDir: o.rootDir,
     network: () => network,
     backoff: { initialMs: o.crashLoopBackoffInitial * 1000, maxMs: o.crashLoopBackoffMax * 1000 },
-    weftArgv,
+    imageArgv: (image: 'echo') => fs.existsSync(echoMain) ? [process.execPath, echoMain] : [...weftArgv, 'image', image],
     onDone: (uid: string) => { const w = workers.get(uid); w?.dispose(); workers.delete(uid); done.add(uid) }
   }
   const podUid = (p: Obj): string => String((p.metadata as Obj).uid)

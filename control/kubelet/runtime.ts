@@ -122,6 +122,7 @@ export class PodRuntime {
     r.network = list.name
     r.list = list
     let p: string
+    const t0 = Date.now()
     try {
       p = this.podNetns.create(r.netns)
     } catch (e) {
@@ -135,7 +136,9 @@ export class PodRuntime {
         const lo = nl.linkByName('lo')
         if (lo !== undefined) nl.setLink(lo.index, { up: true })
       } finally { nl.close() }
+      const t1 = Date.now()
       const result = await this.#cni.add(list, this.#attachment(r, p))
+      this.#init.log.debug({ pod: `${pod.namespace}/${pod.name}`, netnsMs: t1 - t0, cniAddMs: Date.now() - t1 }, 'sandbox timings')
       r.podIPs = podIpsOf(result)
       if (r.podIPs.length === 0) throw new KubeletError('KUBELET_ERR_CNI', `network ${list.name} gave pod ${pod.namespace}/${pod.name} no IP address`)
       this.#save(r)

@@ -37,8 +37,8 @@ export interface WorkerDeps {
   /** The pod network, or undefined while the CNI conf dir has none. */
   network: () => NetworkList | undefined
   backoff: BackoffConfig
-  /** argv prefix running `weft` (for `weft image echo`). */
-  weftArgv: string[]
+  /** argv prefix running a built-in image's program (`weft image <name>`, or its direct entry point). */
+  imageArgv: (image: 'echo') => string[]
   /** Called once the pod is terminated and its worker can be dropped. */
   onDone: (uid: string) => void
 }
@@ -152,10 +152,11 @@ export class PodWorker {
         await this.#writeStatus()
         return
       }
+      const t0 = Date.now()
       try {
         this.sandbox = await this.#d.runtime.createSandbox({ uid: this.uid, namespace: this.namespace, name: this.name, hostNetwork: this.hostNetwork }, list, this.#d.hostIPs)
         this.#sandboxError = undefined
-        this.#log.info({ sandbox: this.sandbox.id.slice(0, 12), netns: this.sandbox.netns, ips: this.sandbox.podIPs }, 'sandbox ready')
+        this.#log.info({ sandbox: this.sandbox.id.slice(0, 12), netns: this.sandbox.netns, ips: this.sandbox.podIPs, ms: Date.now() - t0, sinceSeen: Date.now() - this.#seenAt }, 'sandbox ready')
       } catch (e) {
         this.#sandboxError = (e as Error).message
         this.#log.warn({ err: this.#sandboxError, code: (e as { code?: string }).code }, 'creating the pod sandbox failed; retrying')
@@ -177,6 +178,7 @@ export class PodWorker {
   }
 
   #keptIPs: string[] = []
+  readonly #seenAt = Date.now()
   /** The kubelet is shutting down: nothing is started any more. */
   #halted = false
 
@@ -252,7 +254,7 @@ export class PodWorker {
     const restarting = 'terminated' in c.state || ('waiting' in c.state && c.state.waiting.reason === 'CrashLoopBackOff')
     if ('terminated' in c.state) c.lastState = { terminated: c.state.terminated }
     if (restarting) c.restartCount++
-    const argv = program.weftImage !== undefined ? [...this.#d.weftArgv, 'image', program.weftImage, ...program.argv] : program.argv
+    const argv = program.weftImage !== undefined ? [...this.#d.imageArgv(program.weftImage), ...program.argv] : program.argv
     const file = logPath(this.#d.rootDir, this.uid, c.spec.name, c.restartCount)
     fs.mkdirSync(path.dirname(file), { recursive: true })
     const out = fs.createWriteStream(file, { flags: 'a' })
@@ -452,7 +454,9 @@ export class PodWorker {
     const text = JSON.stringify(status)
     if (text === this.#lastStatus) return
     try {
+      const t0 = Date.now()
       const res = await this.#d.client.patch({ resource: 'pods', namespace: this.namespace, name: this.name, subresource: 'status' }, { status })
+      this.#log.debug({ phase: status.phase, ms: Date.now() - t0, sinceSeen: Date.now() - this.#seenAt }, 'status written')
       this.#lastStatus = text
       // Keep our view of conditions (transition times) in step with what was written.
       if (String(meta(res).uid) === this.uid) this.pod = { ...this.pod, status: res.status }

@@ -39,6 +39,7 @@ export interface NodeCluster {
   stopKubelet: (signal?: 'SIGTERM' | 'SIGKILL') => Promise<void>
   /** Starts the kubelet again with the same flags. */
   startKubelet: () => void
+  api: { url: string, caCertPem: string, dir: string, hostIp: string }
 }
 
 export async function sleep (ms: number): Promise<void> { await new Promise((resolve) => setTimeout(resolve, ms)) }
@@ -124,6 +125,21 @@ export async function nodeCluster (t: ExecutionContext, opts: { label: string, w
     ...(opts.staticPodPath !== undefined ? ['--static-pod-path', opts.staticPodPath] : []),
     ...(opts.extraArgs ?? [])
   ]
+  const k = kubeletProcess(t, sb, node, kubeletArgs, rootDir)
+  const stopKubelet = k.stop
+  const startKubelet = k.start
+  const c: NodeCluster = { sb, node, nodeName, nodeIp, admin, rootDir, confDir, podCidr, kubeletArgs, log: k.log, writeConflist, stopKubelet, startKubelet, api: { url: api.url, caCertPem: cfg.caCertPem as string, dir: apiDir, hostIp } }
+  // Registered (and Ready when it has a network) before the test goes on.
+  await until('the node registered', async () => {
+    const n = await getNode(c)
+    return n !== undefined && condition(n, 'Ready')?.status === (opts.withCni === false ? 'False' : 'True')
+  }, 20_000)
+  return c
+}
+
+/** `weft kubelet` in a node namespace, stopped (and whatever it left removed) by the test's teardown. */
+function kubeletProcess (t: ExecutionContext, sb: Sandbox, node: string, kubeletArgs: string[], rootDir: string): { stop: (signal?: 'SIGTERM' | 'SIGKILL') => Promise<void>, start: () => void, log: () => string } {
+  const netns = new LinuxNetNS()
   let stderr = ''
   const spawnKubelet = () => { // eslint-disable-line @typescript-eslint/explicit-function-return-type
     const ch = execa('ip', ['netns', 'exec', sb.nameOf(node), process.execPath, path.join(repoRoot, 'bin', 'weft'), ...kubeletArgs], { reject: false, buffer: false, stdout: 'ignore', stderr: 'pipe' })
@@ -152,15 +168,50 @@ export async function nodeCluster (t: ExecutionContext, opts: { label: string, w
         if (r.netns !== '' && netns.exists(netns.pathOf(r.netns))) netns.remove(r.netns)
       } catch { /* keep going */ }
     }
-    if (!t.passed) t.log(stderr.split('\n').slice(-60).join('\n'))
+    if (!t.passed) t.log(stderr.split('\n').filter((l) => !l.includes('"level":20')).slice(-60).join('\n'))
   })
-  const c = { sb, node, nodeName, nodeIp, admin, rootDir, confDir, podCidr, kubeletArgs, log: () => stderr, writeConflist, stopKubelet, startKubelet }
-  // Registered (and Ready when it has a network) before the test goes on.
-  await until('the node registered', async () => {
-    const n = await getNode(c)
-    return n !== undefined && condition(n, 'Ready')?.status === (opts.withCni === false ? 'False' : 'True')
+  return { stop: stopKubelet, start: startKubelet, log: () => stderr }
+}
+
+/** Another node (namespace, veth to the host, kubelet) of the same cluster; it reaches the API server through a /32 route. */
+export async function addNode (t: ExecutionContext, c: NodeCluster, i: number, extraArgs: string[] = []): Promise<{ node: string, nodeName: string, nodeIp: string, rootDir: string, stop: (signal?: 'SIGTERM' | 'SIGKILL') => Promise<void> }> {
+  const x = Number(c.api.hostIp.split('.')[2])
+  const hostSide = `10.79.${x}.${4 * i + 1}`
+  const nodeIp = `10.79.${x}.${4 * i + 2}`
+  const node = c.sb.ns(`node${i}`)
+  const host = new LinuxNetNS().netlink()
+  const fd = c.sb.openNsFd(node)
+  const hostLink = `wtk${process.pid.toString(36)}${x.toString(36)}n${i}`.slice(0, 15)
+  try {
+    host.addVeth({ name: hostLink, peerName: 'eth0', peerNetnsFd: fd })
+    const l = host.linkByName(hostLink)
+    if (l === undefined) throw new Error('host veth missing')
+    host.addAddress(l.index, `${hostSide}/30`)
+    host.setLink(l.index, { up: true })
+  } finally { host.close(); c.sb.closeNsFd(fd) }
+  const nl = c.sb.netlink(node)
+  try {
+    const eth0 = nl.linkByName('eth0')
+    if (eth0 === undefined) throw new Error('node eth0 missing')
+    nl.addAddress(eth0.index, `${nodeIp}/30`)
+    nl.setLink(eth0.index, { up: true })
+    nl.addRoute({ family: 4, dst: `${c.api.hostIp}/32`, gw: hostSide, dev: eth0.index })
+  } finally { nl.close() }
+  const nodeName = `${c.nodeName}-${i}`
+  const { token } = await ensureUserToken(tokenFilePath(c.api.dir), { name: `system:node:${nodeName}`, groups: ['system:nodes'] })
+  const kubeconfig = path.join(c.sb.dir, `node${i}.kubeconfig`)
+  await writeKubeconfig(kubeconfig, { server: c.api.url, caCertPem: c.api.caCertPem, token, user: `system:node:${nodeName}`, cluster: 'weft' })
+  await sleep(1300)
+  const rootDir = path.join(c.sb.dir, `kubelet${i}`)
+  const confDir = path.join(c.sb.dir, `net${i}.d`)
+  fs.mkdirSync(confDir)
+  fs.writeFileSync(path.join(confDir, '10-weft.conflist'), conflist(`weft-n${i}`, `10.${80 + i}.${x}.0/24`, path.join(c.sb.dir, `ipam${i}`)))
+  const args = ['kubelet', '--kubeconfig', kubeconfig, '--hostname-override', nodeName, '--node-ip', nodeIp, '--root-dir', rootDir, '--cni-conf-dir', confDir, '--cni-bin-dir', weftCniDir, '--log-level', 'debug', ...extraArgs]
+  const k = kubeletProcess(t, c.sb, node, args, rootDir)
+  await until(`node ${nodeName} Ready`, async () => {
+    try { return condition(await c.admin.get({ resource: 'nodes', name: nodeName }), 'Ready')?.status === 'True' } catch { return false }
   }, 20_000)
-  return c
+  return { node, nodeName, nodeIp, rootDir, stop: k.stop }
 }
 
 export async function getNode (c: NodeCluster): Promise<Obj | undefined> {
