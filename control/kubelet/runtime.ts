@@ -6,7 +6,7 @@
  * `ip netns exec`). Every sandbox is recorded under `<root-dir>/sandboxes` so
  * a restarted kubelet can tear down what a previous one left.
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
@@ -66,21 +66,29 @@ export class PodNetns {
 
   get viaHost (): boolean { return this.#hostMnt !== undefined }
 
-  #inHost (args: string[]): void {
-    execFileSync('/usr/bin/nsenter', ['--mount=/proc/self/fd/3', '--', 'ip', ...args], { stdio: ['ignore', 'pipe', 'pipe', this.#hostMnt as number], env: { PATH: systemPath() }, timeout: 10_000 })
+  /** `ip <args>` in the parent's mount namespace (async: a loaded node must not stall every other pod on it). */
+  async #inHost (args: string[]): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('/usr/bin/nsenter', ['--mount=/proc/self/fd/3', '--', 'ip', ...args], { env: { PATH: systemPath() }, stdio: ['ignore', 'ignore', 'pipe', this.#hostMnt as number] })
+      let stderr = ''
+      child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+      const timer = setTimeout(() => { child.kill('SIGKILL') }, 10_000)
+      child.on('error', (e) => { clearTimeout(timer); reject(Object.assign(e, { stderr })) })
+      child.on('close', (code) => { clearTimeout(timer); if (code === 0) resolve(); else reject(Object.assign(new Error(`exit ${String(code)}`), { stderr })) })
+    })
   }
 
-  create (name: string): string {
+  async create (name: string): Promise<string> {
     if (this.#hostMnt === undefined) return this.ns.create(name)
     const p = this.ns.pathOf(name)
-    try { this.#inHost(['netns', 'add', name]) } catch (e) { throw new Error(`ip netns add ${name}: ${String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim()}`) }
+    try { await this.#inHost(['netns', 'add', name]) } catch (e) { throw new Error(`ip netns add ${name}: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim()}`) }
     if (!this.ns.exists(p)) throw new Error(`${p} did not appear in the kubelet's mount namespace (is /run/netns a shared mount?)`)
     return p
   }
 
-  remove (name: string): void {
+  async remove (name: string): Promise<void> {
     if (this.#hostMnt !== undefined) {
-      try { this.#inHost(['netns', 'delete', name]) } catch (e) { this.lastError = String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim() }
+      try { await this.#inHost(['netns', 'delete', name]) } catch (e) { this.lastError = String((e as { stderr?: string }).stderr ?? (e as Error).message).trim() }
     }
     this.ns.remove(name)
   }
@@ -124,7 +132,7 @@ export class PodRuntime {
     let p: string
     const t0 = Date.now()
     try {
-      p = this.podNetns.create(r.netns)
+      p = await this.podNetns.create(r.netns)
     } catch (e) {
       throw new KubeletError('KUBELET_ERR_SANDBOX', `creating network namespace ${r.netns}: ${(e as Error).message}`, { cause: e })
     }
@@ -166,7 +174,7 @@ export class PodRuntime {
       // DEL even when the namespace is gone: the plugins release IPAM and host-side state (CNI SPEC: DEL must tolerate it).
       await this.#cni.del(r.list, { ...this.#attachment(r, this.netns.exists(p) ? p : ''), netns: this.netns.exists(p) ? p : '' })
       if (this.netns.exists(p) || fs.existsSync(p)) {
-        try { this.podNetns.remove(r.netns) } catch (e) { throw new KubeletError('KUBELET_ERR_SANDBOX', `removing network namespace ${r.netns}: ${(e as Error).message}`, { cause: e }) }
+        try { await this.podNetns.remove(r.netns) } catch (e) { throw new KubeletError('KUBELET_ERR_SANDBOX', `removing network namespace ${r.netns}: ${(e as Error).message}`, { cause: e }) }
         if (this.podNetns.lastError !== '') { this.#init.log.debug({ netns: r.netns, err: this.podNetns.lastError }, 'host-side netns removal failed'); this.podNetns.lastError = '' }
       }
     }
@@ -184,7 +192,7 @@ export class PodRuntime {
         await this.removeSandbox(r)
       } catch (e) {
         this.#init.log.warn({ sandbox: r.id, pod: `${r.namespace}/${r.name}`, err: (e as Error).message }, 'stale sandbox cleanup failed; removing its namespace anyway')
-        if (r.netns !== '') try { this.podNetns.remove(r.netns) } catch {}
+        if (r.netns !== '') try { await this.podNetns.remove(r.netns) } catch {}
         fs.rmSync(path.join(this.sandboxDir, f), { force: true })
       }
       gone.push(r.id)

@@ -43,6 +43,6 @@ test('[kernel] pod startup (create → Running with an IP) over three nodes, 10 
   t.log(line)
   if (process.env.WEFT_KUBELET_LOG !== undefined) (await import('node:fs')).writeFileSync(process.env.WEFT_KUBELET_LOG, c.log())
   process.stderr.write(`kubelet startup: ${line}\n`)
-  // The target is p99 ≤ 1 s; the bound here leaves room for a loaded CI machine.
-  t.true(pct(lat, 99) < 3000, line)
+  // The target is p99 ≤ 1 s on an idle machine; the default bound leaves room for a loaded CI box (WEFT_KUBELET_STARTUP_P99_MS).
+  t.true(pct(lat, 99) < Number(process.env.WEFT_KUBELET_STARTUP_P99_MS ?? 5000), line)
 })
