@@ -13,8 +13,7 @@
 import { execa } from 'execa'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { Speaker, parseConfig } from '../../routing/bgp/index.js'
-import { transportPair } from '../../routing/bgp/testing/index.js'
+import { Speaker, memoryTransportPair as transportPair, parseConfig } from '../../routing/bgp/index.js'
 import { repoRoot } from '../harness/index.js'
 
 const N = Number(process.env.BENCH_PREFIXES ?? 100_000)
@@ -51,6 +50,7 @@ async function inProcess (): Promise<void> {
   for (let k = 0; k < N; k++) tester.announce({ prefix: `${100 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}.0/24`, nextHop: '10.77.0.2', communities: [], localPref: undefined, med: undefined })
   const rss0 = process.memoryUsage().rss
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   await tester.start()
   let peak = rss0
   while (!cs.every((c) => c.rib.loc.size >= N)) {
@@ -58,7 +58,8 @@ async function inProcess (): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve))
   }
   const seconds = (performance.now() - t0) / 1000
-  emit({ figure: 'in-process reflector convergence', prefixes: N, clients: M, seconds: Number(seconds.toFixed(3)), rssMiB: Math.round(peak / 2 ** 20), note: 'tester, reflector and clients share one process' })
+  const cpu = process.cpuUsage(cpu0)
+  emit({ figure: 'in-process reflector convergence', prefixes: N, clients: M, seconds: Number(seconds.toFixed(3)), cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(3)), rssMiB: Math.round(peak / 2 ** 20), note: 'tester, reflector and clients share one process' })
   for (const s of Object.values(speakers)) await s.stop()
 }
 

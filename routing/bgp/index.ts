@@ -11,3 +11,6 @@ export type { BgpdConfig, PeerConfig, AnnounceConfig } from './speaker/config.js
 export { BgpdError, bgpdErrorCodes } from './errors.js'
 export type { BgpdErrorCode } from './errors.js'
 export type { BgpMessage, UpdateMessage, OpenMessage, NotificationMessage } from './codec/index.js'
+/** In-memory connected transports (for simulations and the in-process benchmark; a `Speaker` takes them via `connect`/`accept`). */
+export { transportPair as memoryTransportPair } from './testing/index.js'
+export type { Transport } from './fsm/index.js'
