@@ -79,6 +79,8 @@ export interface PodInfo {
   preferredTerms: PreferredTerm[]
   tolerations: Toleration[]
   spread: SpreadConstraint[]
+  /** The spread constraints are the system defaults (the pod has none of its own): nodes without a key are not ignored. */
+  systemDefaultedSpread?: boolean
   terminating: boolean
   phase: string
   obj: Obj

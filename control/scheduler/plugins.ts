@@ -6,7 +6,7 @@
  * Pure functions of the pod, the node and the cycle state.
  */
 import { matchesNodeSelectorAndAffinity, matchLabelSelector, matchTerm, toleratedBy } from './model.js'
-import type { NodeInfo, PodInfo, SpreadConstraint } from './model.js'
+import type { LabelSelector, NodeInfo, PodInfo, SpreadConstraint } from './model.js'
 
 export const MAX_NODE_SCORE = 100
 
@@ -262,21 +262,23 @@ export const podTopologySpread: Plugin = {
   preScore: (s, feasible) => {
     const cs = s.pod.spread.filter((c) => c.whenUnsatisfiable === 'ScheduleAnyway')
     if (cs.length === 0) return true
+    // Explicit constraints ignore candidates lacking any key; the system defaults only skip the missing keys.
+    const requireAll = s.pod.systemDefaultedSpread !== true
     const ignored = new Set<string>()
     const candidates = new Set<string>()
     for (const n of feasible) candidates.add(n.name)
     const domains = cs.map(() => new Set<string>())
     for (const n of feasible) {
-      if (!hasAllKeys(n, cs)) { ignored.add(n.name); continue }
-      cs.forEach((c, i) => { (domains[i] as Set<string>).add(n.labels[c.topologyKey] as string) })
+      if (requireAll && !hasAllKeys(n, cs)) { ignored.add(n.name); continue }
+      cs.forEach((c, i) => { const d = n.labels[c.topologyKey]; if (d !== undefined) (domains[i] as Set<string>).add(d) })
     }
     const counts = cs.map(() => new Map<string, number>())
     // hostname-like keys count only the candidate nodes; other keys count every eligible node of a candidate domain.
     for (const n of s.allNodes) {
-      if (!hasAllKeys(n, cs)) continue
+      if (requireAll && !hasAllKeys(n, cs)) continue
       cs.forEach((c, i) => {
-        const dom = n.labels[c.topologyKey] as string
-        if (!(domains[i] as Set<string>).has(dom)) return
+        const dom = n.labels[c.topologyKey]
+        if (dom === undefined || !(domains[i] as Set<string>).has(dom)) return
         if (c.topologyKey === 'kubernetes.io/hostname' && (ignored.has(n.name) || !candidates.has(n.name))) return
         if (!eligible(s.pod, n, c)) return
         const m = counts[i] as Map<string, number>
@@ -292,7 +294,9 @@ export const podTopologySpread: Plugin = {
     if (st === undefined || st.ignored.has(n.name)) return 0
     let score = 0
     st.constraints.forEach((c, i) => {
-      const cnt = (st.counts[i] as Map<string, number>).get(n.labels[c.topologyKey] as string) ?? 0
+      const dom = n.labels[c.topologyKey]
+      if (dom === undefined) return
+      const cnt = (st.counts[i] as Map<string, number>).get(dom) ?? 0
       score += cnt * (st.weights[i] as number) + (c.maxSkew - 1)
     })
     return Math.round(score)
@@ -312,6 +316,42 @@ export const podTopologySpread: Plugin = {
       scores[i] = Math.trunc(MAX_NODE_SCORE * (max + min - (scores[i] as number)) / max)
     }
   }
+}
+
+/**
+ * PodTopologySpread's system defaults (upstream's `systemDefaultConstraints`), for pods without constraints of
+ * their own, with a selector made of the pod's Services and ReplicaSets (`defaultSelector`).
+ */
+export function withDefaultSpread (pod: PodInfo, selector: LabelSelector | undefined): PodInfo {
+  if (pod.spread.length > 0 || selector === undefined) return pod
+  const c = (topologyKey: string, maxSkew: number): SpreadConstraint => ({
+    maxSkew, topologyKey, whenUnsatisfiable: 'ScheduleAnyway', selector, minDomains: 1, nodeAffinityPolicy: 'Honor', nodeTaintsPolicy: 'Ignore', matchLabelKeys: []
+  })
+  return { ...pod, spread: [c('kubernetes.io/hostname', 3), c('topology.kubernetes.io/zone', 5)], systemDefaultedSpread: true }
+}
+
+/**
+ * upstream's helper.DefaultSelector: the union of the selectors of the Services selecting the pod (their
+ * spec.selector labels) and of the ReplicaSets whose selector matches it; undefined when there are none.
+ */
+export function defaultSelector (pod: PodInfo, services: Iterable<Record<string, string>>, replicaSets: Iterable<LabelSelector>): LabelSelector | undefined {
+  const matchLabels: Record<string, string> = {}
+  const matchExpressions: LabelSelector['matchExpressions'] = []
+  let any = false
+  for (const sel of services) {
+    const keys = Object.keys(sel)
+    if (keys.length === 0 || !keys.every((k) => pod.labels[k] === sel[k])) continue
+    Object.assign(matchLabels, sel)
+    any = true
+  }
+  for (const rs of replicaSets) {
+    if (Object.keys(rs.matchLabels).length === 0 && rs.matchExpressions.length === 0) continue
+    if (!matchLabelSelector(rs, pod.labels)) continue
+    Object.assign(matchLabels, rs.matchLabels)
+    matchExpressions.push(...rs.matchExpressions)
+    any = true
+  }
+  return any ? { matchLabels, matchExpressions } : undefined
 }
 
 /** Filters in upstream's order; a node's status is the first filter that rejects it. */

@@ -9,12 +9,13 @@ import * as os from 'node:os'
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { Informer, KubeApiError, KubeClient, resourcePath, runLeaderElection } from '../client/index.js'
-import type { LeaderElector } from '../client/index.js'
+import type { InformerHandlers, LeaderElector } from '../client/index.js'
 import { SchedulerCache } from './cache.js'
 import { defaultProfile, FitError, schedulePod } from './framework.js'
 import type { Profile, ScanCursor } from './framework.js'
-import { parsePod } from './model.js'
-import type { Obj, PodInfo } from './model.js'
+import { labelSelector, parsePod } from './model.js'
+import type { LabelSelector, Obj, PodInfo } from './model.js'
+import { defaultSelector, withDefaultSpread } from './plugins.js'
 import { SchedulingQueue } from './queue.js'
 import type { QueuedPod } from './queue.js'
 import { SchedulerError } from './errors.js'
@@ -115,6 +116,37 @@ export async function startScheduler (opts: SchedulerOptions, log: Logger): Prom
     onError: (e) => { log.warn({ err: String(e) }, 'node watch failed; relisting') }
   })
 
+  // Services and ReplicaSets, for PodTopologySpread's default constraints: selectors by namespace.
+  const svcSelectors = new Map<string, Map<string, Record<string, string>>>()
+  const rsSelectors = new Map<string, Map<string, LabelSelector>>()
+  const indexer = <T>(idx: Map<string, Map<string, T>>, get: (o: Obj) => T | undefined): InformerHandlers => {
+    const set = (o: Obj): void => {
+      const m = meta(o)
+      const ns = String(m.namespace ?? '')
+      let byName = idx.get(ns)
+      if (byName === undefined) { byName = new Map(); idx.set(ns, byName) }
+      const v = get(o)
+      if (v === undefined) byName.delete(String(m.name ?? ''))
+      else byName.set(String(m.name ?? ''), v)
+    }
+    return { onAdd: set, onUpdate: set, onDelete: (o: Obj) => { idx.get(String(meta(o).namespace ?? ''))?.delete(String(meta(o).name ?? '')) }, onError: (e: unknown) => { log.warn({ err: String(e) }, 'watch failed; relisting') } }
+  }
+  const serviceInformer = new Informer(client, { resource: 'services' }, {}, indexer(svcSelectors, (o) => {
+    const sel = ((o.spec ?? {}) as Obj).selector
+    if (typeof sel !== 'object' || sel === null) return undefined
+    const out: Record<string, string> = {}
+    for (const [k, v] of Object.entries(sel as Obj)) if (typeof v === 'string') out[k] = v
+    return Object.keys(out).length > 0 ? out : undefined
+  }))
+  const rsInformer = new Informer(client, { group: 'apps', version: 'v1', resource: 'replicasets' }, {}, indexer(rsSelectors, (o) => labelSelector(((o.spec ?? {}) as Obj).selector)))
+  const withDefaults = (p: PodInfo): PodInfo => {
+    if (p.spread.length > 0) return p
+    const svcs = svcSelectors.get(p.namespace)
+    const rss = rsSelectors.get(p.namespace)
+    if ((svcs === undefined || svcs.size === 0) && (rss === undefined || rss.size === 0)) return p
+    return withDefaultSpread(p, defaultSelector(p, svcs?.values() ?? [], rss?.values() ?? []))
+  }
+
   const flushTimer = setInterval(() => { queue.flush() }, 200)
   let stopping = false
   let inflight = 0
@@ -157,7 +189,7 @@ export async function startScheduler (opts: SchedulerOptions, log: Logger): Prom
   }
 
   const loop = async (): Promise<void> => {
-    await Promise.all([podInformer.waitForSync(60_000), nodeInformer.waitForSync(60_000)])
+    await Promise.all([podInformer, nodeInformer, serviceInformer, rsInformer].map(async (i) => { await i.waitForSync(60_000) }))
     log.info({ nodes: cache.nodeCount, pending: queue.size }, 'caches synced; scheduling')
     let n = 0
     while (!stopping) {
@@ -168,7 +200,7 @@ export async function startScheduler (opts: SchedulerOptions, log: Logger): Prom
       const cycle = queue.moveCycle
       let node: string
       try {
-        node = schedulePod(p, cache.nodeList(), profile, cursor).node
+        node = schedulePod(withDefaults(p), cache.nodeList(), profile, cursor).node
       } catch (err) {
         fail(e, cycle, err)
         continue
@@ -227,7 +259,7 @@ export async function startScheduler (opts: SchedulerOptions, log: Logger): Prom
       await loopDone
       await Promise.allSettled([...binds])
       if (elector !== undefined) await elector.stop()
-      await Promise.allSettled([podInformer.stop(), nodeInformer.stop()])
+      await Promise.allSettled([podInformer.stop(), nodeInformer.stop(), serviceInformer.stop(), rsInformer.stop()])
       await events.drain(2000)
       client.close()
       if (lostError !== undefined) rejectDone(lostError)

@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { KubeClient } from '../../control/client/index.js'
+import { defaultProfile, parsePod, SchedulerCache, schedulePod } from '../../control/scheduler/index.js'
 import type { Obj } from '../../control/client/index.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
@@ -44,7 +45,25 @@ function cpuSeconds (pid: number | undefined): number {
   } catch { return 0 }
 }
 
+/** The scheduling cycle alone (filter, score, assume) on the same shapes, no API server: the scheduler's CPU ceiling. */
+function algorithmOnly (): void {
+  const cache = new SchedulerCache()
+  const res = { cpu: '4', memory: '16Gi', pods: '110' }
+  for (let i = 0; i < NODES; i++) cache.setNode({ metadata: { name: `node-${i}`, labels: { 'kubernetes.io/hostname': `node-${i}` } }, status: { allocatable: res } })
+  const pods = Array.from({ length: PODS }, (_, i) => ({ metadata: { name: `pod-${i}`, namespace: 'default', labels: { app: 'bench' } }, spec: { containers: [{ name: 'c', image: 'weft/echo', resources: { requests: { cpu: '100m', memory: '128Mi' } } }] } }))
+  const profile = defaultProfile()
+  const cursor = { next: 0 }
+  const t0 = performance.now()
+  for (const obj of pods) {
+    const p = parsePod(obj)
+    cache.assume(p, schedulePod(p, cache.nodeList(), profile, cursor).node)
+  }
+  const s = (performance.now() - t0) / 1000
+  emit({ figure: 'algorithm-only', nodes: NODES, pods: PODS, seconds: round(s, 2), podsPerSecond: round(PODS / s), microsecondsPerPod: round(s * 1e6 / PODS) })
+}
+
 async function main (): Promise<void> {
+  algorithmOnly()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-sched-bench-'))
   const children: ChildProcess[] = []
   const cleanup = (): void => { for (const c of children) if (c.exitCode === null) c.kill('SIGTERM'); fs.rmSync(dir, { recursive: true, force: true }) }

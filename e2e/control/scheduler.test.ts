@@ -9,12 +9,14 @@ import type { ExecutionContext } from 'ava'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { execa } from 'execa'
 import { pino } from 'pino'
 import { startApiserver } from '../../control/apiserver/index.js'
 import { KubeClient } from '../../control/client/index.js'
 import type { Obj } from '../../control/client/index.js'
 import { startScheduler } from '../../control/scheduler/index.js'
 import type { RunningScheduler, SchedulerOptions } from '../../control/scheduler/index.js'
+import { repoRoot } from '../harness/index.js'
 
 const silent = pino({ level: 'silent' })
 
@@ -162,6 +164,27 @@ test('PodTopologySpread: hostname constraint spreads 6 pods 2 per node, a zone c
   t.regex(String(ev[0]!.message), /^0\/3 nodes are available: 3 node\(s\) didn't match pod topology spread constraints \(missing required label\)\./)
 })
 
+test('PodTopologySpread system defaults: pods of a Service spread over hostnames where LeastAllocated alone would stack them', async (t) => {
+  const { client, kubeconfig } = await cluster(t)
+  await addNode(client, 'big', { cpu: '64' })
+  await client.patch({ resource: 'nodes', name: 'big', subresource: 'status' }, { status: { capacity: { cpu: '64', memory: '256Gi', pods: '110' }, allocatable: { cpu: '64', memory: '256Gi', pods: '110' } } })
+  await addNode(client, 'small', { cpu: '4' })
+  await client.create({ resource: 'services', namespace: 'default' }, { metadata: { name: 'b' }, spec: { selector: { app: 'b' }, ports: [{ port: 80 }] } })
+  await scheduler(t, kubeconfig)
+  const place = async (prefix: string, app: string): Promise<string[]> => {
+    const out: string[] = []
+    for (let i = 0; i < 4; i++) {
+      await addPod(client, `${prefix}-${i}`, {}, { labels: { app } })
+      out.push(await waitFor(`${prefix}-${i} bound`, async () => await nodeOf(client, `${prefix}-${i}`)))
+    }
+    return out
+  }
+  t.deepEqual(await place('a', 'a'), ['big', 'big', 'big', 'big'], 'no Service or ReplicaSet: no default spreading, the larger node wins')
+  const b = await place('b', 'b')
+  t.true(b.includes('small'), `pods of Service b spread: ${b.join(',')}`)
+  t.true(b.includes('big'))
+})
+
 test('an unschedulable pod binds once a node that fits is added, and when a pod holding the resources is deleted', async (t) => {
   const { client, kubeconfig } = await cluster(t)
   await addNode(client, 'small', { cpu: '1' })
@@ -239,4 +262,22 @@ test('leader election: a holder that stops renewing (crashed, lease not released
   const spec = (await client.get({ group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace: 'kube-system', name: 'kube-scheduler' })).spec as Obj
   t.is(spec.holderIdentity, 'sched-b')
   t.is(spec.leaseTransitions, 5)
+})
+
+test('the binary: `weft scheduler --kubeconfig` binds pods and exits 0 on SIGTERM, releasing the Lease; bad flags exit non-zero with a code', async (t) => {
+  const { client, kubeconfig } = await cluster(t)
+  await addNode(client, 'n1')
+  const child = execa(path.join(repoRoot, 'bin', 'weft'), ['scheduler', '--kubeconfig', kubeconfig, '--log-level', 'info'], { reject: false })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  await addPod(client, 'p')
+  t.is(await waitFor('p bound by the binary', async () => await nodeOf(client, 'p'), 20_000), 'n1')
+  child.kill('SIGTERM')
+  const r = await child
+  t.is(r.exitCode, 0)
+  t.regex(String(r.stderr), /"msg":"caches synced; scheduling"/)
+  const lease = (await client.get({ group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace: 'kube-system', name: 'kube-scheduler' })).spec as Obj
+  t.is(lease.holderIdentity, '', 'released on the way out')
+  const bad = await execa(path.join(repoRoot, 'bin', 'weft'), ['scheduler', '--kubeconfig', kubeconfig, '--leader-elect=maybe'], { reject: false })
+  t.not(bad.exitCode, 0)
+  t.regex(String(bad.stderr), /scheduler: \[SCHED_ERR_FLAGS\] --leader-elect/)
 })
