@@ -537,3 +537,31 @@ route-map all permit 10
   t.is(j.paths?.[0]?.community?.string, '65001:5')
   t.is(j.paths?.[0]?.nexthops?.[0]?.ip, hw.ip)
 })
+
+test('[kernel] eBGP with GoBGP over an IPv6 session: IPv6 routes both ways in MP_REACH_NLRI', async (t) => {
+  if (!skipUnlessTools(t, 'gobgpd')) return
+  const sb = sandbox(t, 'bgpg6')
+  const topo = await underlayTopology(sb, { hosts: 2, ipv6: true })
+  const [hw, hg] = topo.hosts as [Host, Host]
+  const w6 = ip.canonical(hw.ip6 as string)
+  const g6 = ip.canonical(hg.ip6 as string)
+  const w = await startWeft(t, sb, hw, {
+    routerId: hw.ip, asn: 65001, listen: { address: '::', port: 179 }, announce: ['fd00:1::/64'],
+    peers: [{ address: g6, asn: 65004, families: ['ipv6'], policy: { import: 'accept', export: 'accept' }, holdTime: 9, connectRetryTime: 1 }]
+  })
+  const g = await startGobgp(t, sb, hg, `[global.config]
+  as = 65004
+  router-id = "${hg.ip}"
+${gobgpNeighbor(w6, 65001, { passive: true, families: ['ipv6-unicast'] })}`)
+  await g.cli('global', 'rib', 'add', 'fd00:4::/64', 'nexthop', g6, '-a', 'ipv6')
+  await until(async () => (await neighbors(w))[0]?.state === 'Established', 30_000, () => 'session')
+  await until(async () => (await rib(w)).some((r) => r.prefix === 'fd00:4::/64'), 20_000, () => 'GoBGP route at weft')
+  const p = (await rib(w)).find((r) => r.prefix === 'fd00:4::/64')?.paths[0]
+  t.deepEqual(p?.asPath, [[65004]])
+  t.is(p?.nextHop, g6)
+  await until(async () => (await g.cli('global', 'rib', '-a', 'ipv6')).includes('fd00:1::/64'), 20_000, () => 'weft route at GoBGP')
+  const j = JSON.parse(await g.cli('global', 'rib', 'fd00:1::/64', '-a', 'ipv6', '-j')) as Record<string, Array<{ attrs: Array<{ type: number, as_paths?: Array<{ asns: number[] }>, nexthop?: string }> }>>
+  const attrs = j['fd00:1::/64']?.[0]?.attrs ?? []
+  t.deepEqual(attrs.find((a) => a.type === 2)?.as_paths?.[0]?.asns, [65001])
+  t.is(attrs.find((a) => a.type === 14)?.nexthop, w6)
+})
