@@ -82,6 +82,7 @@ export class DeploymentController extends QueueController {
   protected async sync (key: string): Promise<void> {
     const d = this.#deploys.get(key)
     if (d === undefined || isDeleting(d)) return
+    this.log.debug({ deployment: key, generation: meta(d).generation }, 'sync')
     const all = this.#replicaSetsOf(d)
     const tk = templateKey(spec(d).template)
     const matching = all.filter((rs) => templateKey(spec(rs).template) === tk).sort((a, b) => createdOf(a) - createdOf(b))
