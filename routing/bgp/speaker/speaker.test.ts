@@ -116,3 +116,16 @@ test('IPv4 and IPv6 announcements with the same attributes go out with a next ho
   t.is(b.ribView({ prefix: '10.1.0.0/24' })[0]?.paths[0]?.nextHop, '10.0.0.1')
   t.is(b.ribView({ prefix: 'fd00:1::/64' })[0]?.paths[0]?.nextHop, 'fd00::1')
 })
+
+test('4-octet AS numbers: an AS above 65535 on both sides shows whole in the AS path (RFC 6793)', async (t) => {
+  const pol = { import: 'accept', export: 'accept' }
+  const s = lab({
+    '10.0.0.1': { routerId: '10.0.0.1', asn: 4200000001, announce: ['10.1.0.0/16'], peers: [{ address: '10.0.0.2', asn: 4200000002, passive: true, policy: pol }] },
+    '10.0.0.2': { routerId: '10.0.0.2', asn: 4200000002, peers: [{ address: '10.0.0.1', asn: 4200000001, policy: pol }] }
+  })
+  t.teardown(() => stopAll(s))
+  for (const x of Object.values(s)) await x.start()
+  const b = s['10.0.0.2'] as Speaker
+  await until(() => b.rib.loc.has('10.1.0.0/16'))
+  t.deepEqual(b.ribView({ prefix: '10.1.0.0/16' })[0]?.paths[0]?.asPath, [[4200000001]])
+})
