@@ -74,7 +74,13 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
       }
     }
 
-    const keys = [...next.keys()].sort()
+    // Whether any changed service's contribution to the top-level chains changed: if not (an endpoint
+    // change), the top-level texts are the committed ones and need not be rebuilt (O(change) compute).
+    const topOf = (r: ServiceRules | undefined): string => r === undefined
+      ? ''
+      : [r.nat.services, r.nat.nodeports, r.filter.services, r.filter.external, r.filter.nodeports, r.filter.firewall].map((l) => l.join('\n')).join('\n\n')
+    const topSame = !full && committedTop.size > 0 && [...(changed as ReadonlySet<string>)].every((k) => topOf(committed.get(k)) === topOf(next.get(k)))
+    const keys = topSame ? [] : [...next.keys()].sort()
     const fixed = fixedRules(init)
     const collect = (pick: (r: ServiceRules) => string[], tail: string[] = [], head: string[] = []): string => {
       const out: string[] = [...head]
@@ -84,7 +90,7 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
     }
     // The top-level chains' contents. A partial sync mentions only those that changed: iptables-restore
     // --noflush leaves an unmentioned chain as it is, and one mentioned must be written whole.
-    const top = new Map<string, string>([
+    const top = topSame ? committedTop : new Map<string, string>([
       ['filter/KUBE-SERVICES', collect((r) => r.filter.services)],
       ['filter/KUBE-EXTERNAL-SERVICES', collect((r) => r.filter.external)],
       ['filter/KUBE-FORWARD', fixed.forward.join('\n')],
