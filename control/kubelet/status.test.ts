@@ -70,3 +70,18 @@ test('before the sandbox exists: Pending, no pod IP (null clears it in a merge p
   t.is(s.podIP, null)
   t.deepEqual(s.podIPs, [])
 })
+
+test('init containers: Pending and Initialized False until each is done; a failed one with Never fails the pod; sidecars count once started', (t) => {
+  const pv = view({ containerNames: ['a'], initContainers: [{ name: 'i1', sidecar: false }, { name: 'side', sidecar: true }] })
+  const s1 = podStatus(pv, rt({ containers: [waiting('a', 'PodInitializing')], initContainers: [running('i1', false)] }), T1)
+  t.is(s1.phase, 'Pending')
+  t.like((s1.conditions as Array<{ type: string }>).find((c) => c.type === 'Initialized'), { status: 'False', reason: 'ContainersNotInitialized', message: 'containers with incomplete status: [i1 side]' })
+  t.deepEqual((s1.initContainerStatuses as ContainerStatus[]).map((c) => c.name), ['i1'])
+  const s2 = podStatus(pv, rt({ containers: [running('a')], initContainers: [exited('i1', 0), running('side')] }), T1)
+  t.is(s2.phase, 'Running')
+  t.like((s2.conditions as Array<{ type: string }>).find((c) => c.type === 'Initialized'), { status: 'True' })
+  const s3 = podStatus({ ...pv, restartPolicy: 'Never' }, rt({ containers: [waiting('a', 'PodInitializing')], initContainers: [exited('i1', 1)] }), T1)
+  t.is(s3.phase, 'Failed')
+  const s4 = podStatus({ ...pv, restartPolicy: 'OnFailure' }, rt({ containers: [waiting('a', 'PodInitializing')], initContainers: [exited('i1', 1)] }), T1)
+  t.is(s4.phase, 'Pending')
+})

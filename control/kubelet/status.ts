@@ -27,6 +27,8 @@ export interface PodCondition { type: string, status: 'True' | 'False', lastProb
 export interface PodView {
   restartPolicy: 'Always' | 'OnFailure' | 'Never'
   containerNames: string[]
+  /** Init containers in order; `sidecar` ones (restartPolicy Always) count as initialized once started. */
+  initContainers?: Array<{ name: string, sidecar: boolean }>
   readinessGates: string[]
   /** conditions already on the pod (for readiness gates, PodScheduled and transition times). */
   conditions: PodCondition[]
@@ -38,6 +40,7 @@ export interface RuntimeView {
   hostIPs: string[]
   startTime: string
   containers: ContainerStatus[]
+  initContainers?: ContainerStatus[]
   /** The pod was rejected or its sandbox failed for good (e.g. admission). */
   failedReason?: { reason: string, message: string }
 }
@@ -76,9 +79,26 @@ function condition (prev: PodCondition[], now: string, type: string, ok: boolean
   }
 }
 
+/** Init containers not done yet, and whether one failed for good (restartPolicy Never). */
+export function initProgress (pod: PodView, statuses: ContainerStatus[]): { incomplete: string[], failed: boolean } {
+  const incomplete: string[] = []
+  let failed = false
+  for (const ic of pod.initContainers ?? []) {
+    const s = statuses.find((c) => c.name === ic.name)
+    if (ic.sidecar) { if (s === undefined || !('running' in s.state) || !s.started) incomplete.push(ic.name); continue }
+    if (s !== undefined && 'terminated' in s.state && s.state.terminated.exitCode === 0) continue
+    incomplete.push(ic.name)
+    if (pod.restartPolicy === 'Never' && s !== undefined && 'terminated' in s.state) failed = true
+  }
+  return { incomplete, failed }
+}
+
 /** The whole status object. */
 export function podStatus (pod: PodView, rt: RuntimeView, now: string): Obj {
-  const phase = rt.failedReason !== undefined ? 'Failed' : podPhase(pod.restartPolicy, rt.containers, pod.containerNames.length)
+  const init = initProgress(pod, rt.initContainers ?? [])
+  const phase = rt.failedReason !== undefined || init.failed
+    ? 'Failed'
+    : init.incomplete.length > 0 ? 'Pending' : podPhase(pod.restartPolicy, rt.containers, pod.containerNames.length)
   const terminal = phase === 'Succeeded' || phase === 'Failed'
   const unready = pod.containerNames.filter((n) => rt.containers.find((c) => c.name === n)?.ready !== true)
   const gatesUnready = pod.readinessGates.filter((g) => pod.conditions.find((c) => c.type === g)?.status !== 'True')
@@ -91,7 +111,9 @@ export function podStatus (pod: PodView, rt: RuntimeView, now: string): Obj {
   const own = new Set(['PodReadyToStartContainers', 'Initialized', 'ContainersReady', 'Ready', 'PodScheduled'])
   const conditions: PodCondition[] = [
     condition(pod.conditions, now, 'PodReadyToStartContainers', rt.sandboxReady && !terminal),
-    condition(pod.conditions, now, 'Initialized', true),
+    init.incomplete.length === 0
+      ? condition(pod.conditions, now, 'Initialized', true)
+      : condition(pod.conditions, now, 'Initialized', false, 'ContainersNotInitialized', `containers with incomplete status: [${init.incomplete.join(' ')}]`),
     ready ? condition(pod.conditions, now, 'Ready', true) : condition(pod.conditions, now, 'Ready', false, readyReason, readyMessage),
     containersReady && !terminal
       ? condition(pod.conditions, now, 'ContainersReady', true)
@@ -109,6 +131,9 @@ export function podStatus (pod: PodView, rt: RuntimeView, now: string): Obj {
     startTime: rt.startTime,
     qosClass: 'BestEffort',
     containerStatuses: pod.containerNames.map((n) => rt.containers.find((c) => c.name === n)).filter((c): c is ContainerStatus => c !== undefined)
+  }
+  if ((pod.initContainers ?? []).length > 0) {
+    status.initContainerStatuses = (pod.initContainers ?? []).map((ic) => (rt.initContainers ?? []).find((c) => c.name === ic.name)).filter((c): c is ContainerStatus => c !== undefined)
   }
   if (rt.failedReason !== undefined) { status.reason = rt.failedReason.reason; status.message = rt.failedReason.message }
   return status

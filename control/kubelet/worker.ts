@@ -124,6 +124,23 @@ export class PodWorker {
   }
 
   #specs (): Array<ContainerSpec & Obj> { return ((this.spec.containers ?? []) as Array<ContainerSpec & Obj>) }
+  #initSpecs (): Array<ContainerSpec & Obj> { return ((this.spec.initContainers ?? []) as Array<ContainerSpec & Obj>) }
+
+  /** Runs init containers in order; true once all are done (sidecars: started). */
+  #runInit (): boolean {
+    for (const s of this.#initSpecs()) {
+      const c = this.#ctr(s)
+      if (s.restartPolicy === 'Always') {
+        this.#reconcile(c, 'Always')
+        if (c.proc === undefined || (s.startupProbe !== undefined && c.startup !== 'success')) return false
+        continue
+      }
+      if ('terminated' in c.state && c.state.terminated.exitCode === 0) continue
+      this.#reconcile(c, this.restartPolicy === 'Never' ? 'Never' : 'OnFailure')
+      return false
+    }
+    return true
+  }
 
   #ctr (spec: ContainerSpec & Obj): Ctr {
     let c = this.containers.get(spec.name)
@@ -145,7 +162,7 @@ export class PodWorker {
     this.#startTime ??= now()
     const terminal = (): boolean => { const p = this.#phase(); return p === 'Succeeded' || p === 'Failed' }
     if (this.sandbox === undefined && !terminal()) {
-      for (const s of this.#specs()) this.#ctr(s)
+      for (const s of [...this.#initSpecs(), ...this.#specs()]) this.#ctr(s)
       const list = this.#d.network()
       if (!this.hostNetwork && list === undefined) {
         this.#sandboxError = 'network is not ready: container runtime network not ready: cni config uninitialized'
@@ -166,7 +183,18 @@ export class PodWorker {
       }
       if (this.deleting) { await this.#terminate(); return }
     }
-    if (this.sandbox !== undefined) for (const s of this.#specs()) this.#reconcile(this.#ctr(s))
+    if (this.sandbox !== undefined && !terminal()) {
+      if (this.#runInit()) {
+        for (const s of this.#specs()) this.#reconcile(this.#ctr(s))
+      } else {
+        for (const s of this.#specs()) {
+          const c = this.#ctr(s)
+          if ('waiting' in c.state && c.state.waiting.reason === 'ContainerCreating') c.state = { waiting: { reason: 'PodInitializing' } }
+        }
+      }
+    }
+    // A finished pod's sidecars are stopped (they would keep it from completing).
+    if (terminal()) for (const c of this.containers.values()) if (c.proc !== undefined && c.killing === undefined) void this.#kill(c, this.#grace(), 'completed')
     if (terminal() && this.sandbox !== undefined && [...this.containers.values()].every((c) => c.proc === undefined)) {
       // A finished pod keeps no sandbox (SyncTerminatingPod for a completed pod).
       const sb = this.sandbox
@@ -182,12 +210,12 @@ export class PodWorker {
   /** The kubelet is shutting down: nothing is started any more. */
   #halted = false
 
-  #reconcile (c: Ctr): void {
+  #reconcile (c: Ctr, policy: 'Always' | 'OnFailure' | 'Never' = this.restartPolicy): void {
     if (c.proc !== undefined || c.killing !== undefined) return
     if ('waiting' in c.state && c.state.waiting.reason === 'ErrImagePull') return
     const last = 'terminated' in c.state ? c.state.terminated : 'terminated' in c.lastState && 'waiting' in c.state && c.state.waiting.reason === 'CrashLoopBackOff' ? c.lastState.terminated : undefined
     if (last === undefined) { this.#start(c); return }
-    const restart = this.restartPolicy === 'Always' || (this.restartPolicy === 'OnFailure' && last.exitCode !== 0)
+    const restart = policy === 'Always' || (policy === 'OnFailure' && last.exitCode !== 0)
     if (!restart) return
     const d = restartDecision(c.backoff, Date.parse(last.finishedAt), Date.now(), this.#d.backoff)
     if (d.waitMs > 0) {
@@ -406,10 +434,11 @@ export class PodWorker {
     }
   }
 
-  #containerStatus (c: Ctr): ContainerStatus {
+  #containerStatus (c: Ctr, init = false): ContainerStatus {
     const running = 'running' in c.state
     const started = running && (c.spec.startupProbe === undefined || c.startup === 'success')
-    const ready = started && (c.spec.readinessProbe === undefined || c.readiness === 'success')
+    const completed = init && 'terminated' in c.state && c.state.terminated.exitCode === 0
+    const ready = completed || (started && (c.spec.readinessProbe === undefined || c.readiness === 'success'))
     const image = String(c.spec.image ?? '')
     let imageID = ''
     try { imageID = imageIdOf(programFor({ name: c.spec.name, image }, {}).image) } catch { imageID = '' }
@@ -431,6 +460,7 @@ export class PodWorker {
     const st = podStatus({
       restartPolicy: this.restartPolicy,
       containerNames: this.#specs().map((s) => s.name),
+      initContainers: this.#initSpecs().map((s) => ({ name: s.name, sidecar: s.restartPolicy === 'Always' })),
       readinessGates: ((this.spec.readinessGates ?? []) as Array<{ conditionType: string }>).map((g) => g.conditionType),
       conditions: (old.conditions ?? []) as PodCondition[]
     }, {
@@ -438,7 +468,8 @@ export class PodWorker {
       podIPs: this.sandbox?.podIPs ?? this.#keptIPs,
       hostIPs: this.#d.hostIPs,
       startTime: this.#startTime ?? now(),
-      containers: this.#specs().map((s) => this.#containerStatus(this.#ctr(s)))
+      containers: this.#specs().map((s) => this.#containerStatus(this.#ctr(s))),
+      initContainers: this.#initSpecs().map((s) => this.#containerStatus(this.#ctr(s), true))
     }, now())
     if (typeof old.qosClass === 'string') st.qosClass = old.qosClass
     if (this.#sandboxError !== undefined && this.sandbox === undefined) {

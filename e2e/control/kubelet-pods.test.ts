@@ -173,3 +173,28 @@ test('[kernel] probes: a readiness probe flips Ready both ways, a failing livene
   const later = (await getPod(c, 'lp')) as Obj
   t.is(cstatus(later, 1).restartCount, 0, 'the exec probe in the pod netns passes')
 })
+
+test('[kernel] init containers run in order before the app containers; a failing one with restartPolicy Never fails the pod', async (t) => {
+  const c = await nodeCluster(t, { label: 'init' })
+  const out = path.join(c.sb.dir, 'order')
+  await c.admin.create({ resource: 'pods', namespace: 'default' }, pod('ordered', c.nodeName, [
+    { name: 'app', image: 'weft/shell', command: ['sh', '-c', `echo app >> ${out}; sleep 3600`] }
+  ], { initContainers: [
+    { name: 'first', image: 'weft/shell', command: ['sh', '-c', `sleep 0.3; echo first >> ${out}`] },
+    { name: 'second', image: 'weft/shell', command: ['sh', '-c', `echo second >> ${out}`] }
+  ] }))
+  await c.admin.create({ resource: 'pods', namespace: 'default' }, pod('broken', c.nodeName, [
+    { name: 'app', image: 'weft/shell', command: ['sleep', '3600'] }
+  ], { restartPolicy: 'Never', initContainers: [{ name: 'fail', image: 'weft/shell', command: ['sh', '-c', 'exit 4'] }] }))
+  const p = await until('ordered Running', async () => { const o = await getPod(c, 'ordered'); return o !== undefined && status(o).phase === 'Running' ? o : undefined })
+  t.is(condition(p, 'Initialized')?.status, 'True')
+  const inits = status(p).initContainerStatuses as Obj[]
+  t.deepEqual(inits.map((s) => [s.name, ((s.state as Obj).terminated as Obj | undefined)?.reason, s.ready]), [['first', 'Completed', true], ['second', 'Completed', true]])
+  await until('the app wrote', () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').includes('app'))
+  t.is(fs.readFileSync(out, 'utf8'), 'first\nsecond\napp\n')
+
+  const b = await until('broken Failed', async () => { const o = await getPod(c, 'broken'); return o !== undefined && status(o).phase === 'Failed' ? o : undefined })
+  t.is(condition(b, 'Initialized')?.reason, 'ContainersNotInitialized')
+  t.is((((status(b).initContainerStatuses as Obj[])[0]?.state as Obj).terminated as Obj).exitCode, 4)
+  t.is(((cstatus(b).state as Obj).waiting as Obj).reason, 'PodInitializing')
+})
