@@ -16,6 +16,7 @@ import { ProxyError, familyOfAddress } from '../tracker/index.js'
 import type { IpFamily, Proxier } from '../tracker/index.js'
 import { conntrackTool } from './conntrack.js'
 import { startProxyLoop } from './proxy.js'
+import { kubeSource } from './kube-source.js'
 import { fileSource } from './source.js'
 
 export type ProxyMode = 'iptables' | 'nftables' | 'ipvs'
@@ -190,9 +191,8 @@ export async function runProxy (raw: ProxyOptions, explicit: ReadonlySet<string>
   }
   if (!['iptables', 'nftables', 'ipvs'].includes(opts.proxyMode)) throw new ProxyError('PROXY_ERR_CONFIG', `unknown --proxy-mode ${String(opts.proxyMode)}`)
   if (opts.proxyMode === 'ipvs') throw new ProxyError('PROXY_ERR_UNSUPPORTED', 'ipvs mode is not implemented in this build; use nftables or iptables')
-  if (opts.servicesFile === undefined && opts.watchDir === undefined) {
-    if (opts.kubeconfig !== undefined) throw new ProxyError('PROXY_ERR_CONFIG', '--kubeconfig: the Kubernetes client is not yet wired into weft proxy; use --services-file or --watch-dir')
-    throw new ProxyError('PROXY_ERR_CONFIG', 'no source of Services: give --services-file or --watch-dir (--kubeconfig is not yet wired)')
+  if (opts.servicesFile === undefined && opts.watchDir === undefined && opts.kubeconfig === undefined) {
+    throw new ProxyError('PROXY_ERR_CONFIG', 'no source of Services: give --kubeconfig, --services-file or --watch-dir')
   }
   const log = pino({ level: opts.logLevel, base: { daemon: 'proxy' } }, pino.destination(2))
   const nodeName = opts.hostnameOverride ?? os.hostname()
@@ -230,11 +230,10 @@ export async function runProxy (raw: ProxyOptions, explicit: ReadonlySet<string>
       }
     } catch (e) { log.warn({ family, err: (e as Error).message }, 'cleaning the other mode\'s leftovers failed') }
   }
-  const source = fileSource({
-    path: (opts.servicesFile ?? opts.watchDir) as string,
-    watchMs: opts.watchMs,
-    onError: (e) => { log.error({ err: (e as Error).message, code: (e as { code?: string }).code }, 'source') }
-  })
+  const onSourceError = (e: unknown): void => { log.error({ err: (e as Error).message, code: (e as { code?: string }).code }, 'source') }
+  const source = opts.servicesFile === undefined && opts.watchDir === undefined
+    ? kubeSource({ kubeconfig: opts.kubeconfig as string, onError: onSourceError })
+    : fileSource({ path: (opts.servicesFile ?? opts.watchDir) as string, watchMs: opts.watchMs, onError: onSourceError })
   const loop = await startProxyLoop({ nodeName, minSyncPeriodMs: opts.minSyncPeriodMs, syncPeriodMs: opts.syncPeriodMs }, {
     source,
     proxiers,
