@@ -93,7 +93,7 @@ export function runLeaderElection (client: KubeClient, cfg: LeaderElectionConfig
     const next: Obj = { ...spec, holderIdentity: cfg.identity, leaseDurationSeconds: durationSeconds, renewTime: t }
     if (holder !== cfg.identity) {
       next.acquireTime = t
-      next.leaseTransitions = Number(spec.leaseTransitions ?? 0) + (holder !== '' || spec.acquireTime !== undefined ? 1 : 0)
+      next.leaseTransitions = Number(spec.leaseTransitions ?? 0) + 1
     }
     const updated = await client.update(ref, { ...lease, spec: next })
     observe(updated)

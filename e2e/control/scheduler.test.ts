@@ -12,7 +12,7 @@ import * as path from 'node:path'
 import { execa } from 'execa'
 import { pino } from 'pino'
 import { startApiserver } from '../../control/apiserver/index.js'
-import { KubeClient } from '../../control/client/index.js'
+import { KubeClient, microTime } from '../../control/client/index.js'
 import type { Obj } from '../../control/client/index.js'
 import { startScheduler } from '../../control/scheduler/index.js'
 import type { RunningScheduler, SchedulerOptions } from '../../control/scheduler/index.js'
@@ -210,6 +210,11 @@ test('an unschedulable pod binds once a node that fits is added, and when a pod 
   })
   t.is(await waitFor('second bound after hog was deleted', async () => await nodeOf(client, 'second')), 'small')
   t.true(s.stats.failedAttempts >= 2)
+})
+
+test('Lease times are MicroTime: six fractional digits, UTC', (t) => {
+  t.is(microTime(Date.UTC(2026, 10, 22, 10, 0, 0, 0)), '2026-11-22T10:00:00.000000Z')
+  t.is(microTime(Date.UTC(2026, 10, 22, 10, 0, 1, 234)), '2026-11-22T10:00:01.234000Z')
 })
 
 test('leader election: of two schedulers only the Lease holder binds; the other takes over when it stops', async (t) => {
