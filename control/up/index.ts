@@ -220,7 +220,7 @@ export async function up (opts: UpOptions): Promise<RunningCluster> {
 
     // 3. Control plane.
     p.step('controller-manager and scheduler')
-    start('controller-manager', ['controller-manager', '--kubeconfig', cmKc, '--cluster-cidr', opts.clusterCidr, '--allocate-node-cidrs', '--leader-elect=false', ...(opts.controllerArgs ?? [])])
+    start('controller-manager', ['controller-manager', '--kubeconfig', cmKc, '--cluster-cidr', opts.clusterCidr, '--allocate-node-cidrs=true', '--leader-elect=false', ...(opts.controllerArgs ?? [])])
     start('scheduler', ['scheduler', '--kubeconfig', schedKc, '--leader-elect=false'])
     p.done('controller-manager and scheduler')
 
