@@ -121,6 +121,13 @@ test('each plugin decides a placement; failures are FailedScheduling events and 
   t.is(cond.reason, 'Unschedulable')
   t.is(cond.message, fe[0]!.message)
   t.is(await nodeOf(client, 'nowhere'), undefined)
+  // a node change moves it back; it fails the same way: one Event, its count goes up (client-go's correlator)
+  await client.patch({ resource: 'nodes', name: 'n1' }, { metadata: { labels: { touched: 'yes' } } })
+  const again = await waitFor('count 2', async () => {
+    const evs = await eventsOf(client, 'nowhere', 'FailedScheduling')
+    return evs !== undefined && evs.some((e) => Number(e.count) >= 2) ? evs : undefined
+  })
+  t.is(again.length, 1)
 
   // NodeResourcesFit: 3 CPUs fit nowhere
   await addPod(client, 'huge', {}, { cpu: '3' })
