@@ -10,6 +10,7 @@
 import type { ExecutionContext } from 'ava'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { threadId } from 'node:worker_threads'
 import { execa } from 'execa'
 import { pino } from 'pino'
 import { LinuxNetNS } from '../../kernel/index.js'
@@ -21,6 +22,11 @@ import { repoRoot, requireRoot, sandbox, weftCniDir } from '../harness/index.js'
 import type { Sandbox } from '../harness/index.js'
 
 let counter = 0
+/**
+ * ava runs test files as worker threads of one process: the pid is shared, so
+ * host-side addresses and link names also carry the thread id.
+ */
+const unit = (process.pid * 7 + threadId) % 250
 
 export interface NodeCluster {
   sb: Sandbox
@@ -73,15 +79,16 @@ export async function nodeCluster (t: ExecutionContext, opts: { label: string, w
   requireRoot()
   const sb = sandbox(t, opts.label)
   const node = sb.ns('node')
-  const x = ((process.pid % 60) * 4 + (counter++ % 4))
-  const hostIp = `10.77.${x}.1`
-  const nodeIp = `10.77.${x}.2`
+  // Host-side /30s: the third octet from the process, the fourth from a per-process counter.
+  const x = counter++ % 60
+  const hostIp = `10.77.${unit}.${4 * x + 1}`
+  const nodeIp = `10.77.${unit}.${4 * x + 2}`
   const podCidr = `10.78.${x}.0/24`
   // veth: host end in this namespace, eth0 in the node (deleting the node namespace deletes both ends).
   const netns = new LinuxNetNS()
   const host = netns.netlink()
   const fd = sb.openNsFd(node)
-  const hostLink = `wtk${process.pid.toString(36)}${x.toString(36)}`.slice(0, 15)
+  const hostLink = `wtk${unit.toString(36)}t${threadId.toString(36)}x${x.toString(36)}`.slice(0, 15)
   try {
     host.addVeth({ name: hostLink, peerName: 'eth0', peerNetnsFd: fd })
     const l = host.linkByName(hostLink)
@@ -175,13 +182,13 @@ function kubeletProcess (t: ExecutionContext, sb: Sandbox, node: string, kubelet
 
 /** Another node (namespace, veth to the host, kubelet) of the same cluster; it reaches the API server through a /32 route. */
 export async function addNode (t: ExecutionContext, c: NodeCluster, i: number, extraArgs: string[] = []): Promise<{ node: string, nodeName: string, nodeIp: string, rootDir: string, stop: (signal?: 'SIGTERM' | 'SIGKILL') => Promise<void> }> {
-  const x = Number(c.api.hostIp.split('.')[2])
-  const hostSide = `10.79.${x}.${4 * i + 1}`
-  const nodeIp = `10.79.${x}.${4 * i + 2}`
+  const x = counter++ % 60
+  const hostSide = `10.79.${unit}.${4 * x + 1}`
+  const nodeIp = `10.79.${unit}.${4 * x + 2}`
   const node = c.sb.ns(`node${i}`)
   const host = new LinuxNetNS().netlink()
   const fd = c.sb.openNsFd(node)
-  const hostLink = `wtk${process.pid.toString(36)}${x.toString(36)}n${i}`.slice(0, 15)
+  const hostLink = `wtk${unit.toString(36)}t${threadId.toString(36)}x${x.toString(36)}`.slice(0, 15)
   try {
     host.addVeth({ name: hostLink, peerName: 'eth0', peerNetnsFd: fd })
     const l = host.linkByName(hostLink)

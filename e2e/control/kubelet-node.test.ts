@@ -33,7 +33,7 @@ test('[kernel] the kubelet registers its node NotReady without a CNI config, Rea
   t.not(info.kernelVersion, '')
   t.not(info.osImage, '')
 
-  const lease = await c.admin.get({ group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-node-lease', name: c.nodeName })
+  const lease = await until('the node Lease', async () => await c.admin.get({ group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-node-lease', name: c.nodeName }))
   const ls = lease.spec as Obj
   t.is(ls.holderIdentity, c.nodeName)
   t.is(ls.leaseDurationSeconds, 40)
