@@ -11,7 +11,7 @@ import type { LeaderElector } from '../client/index.js'
 import type { ControllerContext } from './controller.js'
 import { ControllerError } from './errors.js'
 import { InformerHub } from './informers.js'
-import { parseCidr } from './ipam.js'
+import { NodeCidrAllocator, parseCidr } from './ipam.js'
 import { NodeIpamController } from './nodeipam.js'
 import { ReplicaSetController } from './replicaset.js'
 import { DeploymentController } from './deployment.js'
@@ -94,7 +94,9 @@ export interface RunningControllerManager {
 export async function startControllerManager (opts: ControllerManagerOptions, log: Logger, hooks: { onLostLeadership?: () => void } = {}): Promise<RunningControllerManager> {
   const enabled = enabledControllers(opts.controllers)
   const clusterCidrs = opts.clusterCidr.split(',').map((s) => s.trim()).filter((s) => s !== '')
-  for (const c of clusterCidrs) parseCidr(c)
+  // Validate the CIDRs before touching the API server (a bad flag is a bad flag, reachable or not).
+  if (enabled.has('nodeipam') && opts.allocateNodeCidrs) new NodeCidrAllocator({ clusterCidrs, maskSizeV4: opts.nodeCidrMaskSizeIpv4, maskSizeV6: opts.nodeCidrMaskSizeIpv6 }) // eslint-disable-line no-new
+  else for (const c of clusterCidrs) parseCidr(c)
   const client = await KubeClient.fromKubeconfig(opts.kubeconfig, { userAgent: 'weft-controller-manager' })
   const hub = new InformerHub(client, (what, e) => { log.debug({ resource: what, err: (e as Error).message }, 'informer error') })
   const ctx: ControllerContext = { client, hub, log }

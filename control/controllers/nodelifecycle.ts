@@ -7,7 +7,9 @@
  * become the unreachable/not-ready NoSchedule and NoExecute taints, removed
  * when the node is Ready again. Pods on a node with NoExecute taints they do
  * not tolerate are evicted, at once or after their tolerationSeconds; on a
- * node no kubelet answers for they are deleted with grace period 0.
+ * node no kubelet answers for they are deleted with grace period 0. Pods
+ * bound to a Node that has been gone for the grace period are force-deleted
+ * (PodGC's orphan rule).
  */
 import { KubeApiError } from '../client/index.js'
 import type { Obj } from '../client/index.js'
@@ -70,6 +72,7 @@ export class NodeLifecycleController extends QueueController {
   /** node → when we last saw its heartbeat (lease renewTime or Ready lastHeartbeatTime) change. */
   readonly #probe = new Map<string, { at: number, lease: string, heartbeat: string }>()
   readonly #podsOnNode = new Map<string, Set<string>>()
+  readonly #missingSince = new Map<string, number>()
   #timer: NodeJS.Timeout | undefined
 
   constructor (ctx: ControllerContext, opts: NodeLifecycleOptions) {
@@ -81,7 +84,7 @@ export class NodeLifecycleController extends QueueController {
     this.#nodes.addHandlers({
       onAdd: (n) => { this.#saw(nameOf(n), undefined, String(conditionOf(n, 'Ready')?.lastHeartbeatTime ?? '')); this.queue.add(nameOf(n)) },
       onUpdate: (n) => { this.#saw(nameOf(n), undefined, String(conditionOf(n, 'Ready')?.lastHeartbeatTime ?? '')); this.queue.add(nameOf(n)) },
-      onDelete: (n) => { this.#probe.delete(nameOf(n)) }
+      onDelete: (n) => { this.#probe.delete(nameOf(n)); this.queue.add(nameOf(n)) }
     })
     const lease = (l: Obj): void => { this.#saw(nameOf(l), String(spec(l).renewTime ?? ''), undefined) }
     this.#leases.addHandlers({ onAdd: lease, onUpdate: lease })
@@ -102,7 +105,7 @@ export class NodeLifecycleController extends QueueController {
     if (s === undefined) this.#podsOnNode.set(node, s = new Set())
     s.add(keyOf(p))
     const n = this.#nodes.get(`/${node}`)
-    if (n !== undefined && taintsOf(n).some((t) => t.effect === 'NoExecute')) this.queue.add(node)
+    if ((n === undefined && this.#nodes.hasSynced) || (n !== undefined && taintsOf(n).some((t) => t.effect === 'NoExecute'))) this.queue.add(node)
   }
 
   #saw (node: string, lease: string | undefined, heartbeat: string | undefined): void {
@@ -115,6 +118,7 @@ export class NodeLifecycleController extends QueueController {
 
   protected resync (): void {
     for (const n of this.#nodes.list()) this.queue.add(nameOf(n))
+    for (const [node, pods] of this.#podsOnNode) if (pods.size > 0 && this.#nodes.get(`/${node}`) === undefined) this.queue.add(node)
   }
 
   override start (): void {
@@ -130,7 +134,8 @@ export class NodeLifecycleController extends QueueController {
 
   protected async sync (name: string): Promise<void> {
     let node = this.#nodes.get(`/${name}`)
-    if (node === undefined) return
+    if (node === undefined) { await this.#orphans(name); return }
+    this.#missingSince.delete(name)
     const now = Date.now()
     const probe = this.#probe.get(name)
     const ready = conditionOf(node, 'Ready')
@@ -143,6 +148,29 @@ export class NodeLifecycleController extends QueueController {
     node = await this.#syncTaints(node, now)
     // 3. NoExecute eviction.
     await this.#evict(node, now)
+  }
+
+  /** PodGC: pods bound to a Node that no longer exists (checked live, not just in the cache) are force-deleted. */
+  async #orphans (name: string): Promise<void> {
+    const keys = [...this.#podsOnNode.get(name) ?? []]
+    if (keys.length === 0) { this.#missingSince.delete(name); return }
+    // Quarantine as upstream's PodGC: a node missing for less than the grace period may just be (re)registering.
+    const since = this.#missingSince.get(name) ?? Date.now()
+    this.#missingSince.set(name, since)
+    if (Date.now() - since < this.#opts.gracePeriodMs) { this.queue.addAfter(name, this.#opts.gracePeriodMs - (Date.now() - since) + 10); return }
+    try {
+      await this.ctx.client.get({ resource: 'nodes', name })
+      this.#missingSince.delete(name)
+      return
+    } catch (e) { if (!(e instanceof KubeApiError && e.notFound)) throw e }
+    for (const k of keys) {
+      const p = this.#pods.get(k)
+      if (p === undefined) continue
+      try {
+        await this.ctx.client.delete({ resource: 'pods', namespace: nsOf(p), name: nameOf(p) }, { gracePeriodSeconds: 0, preconditions: { uid: uidOf(p) } })
+        this.log.info({ node: name, pod: k }, 'deleted pod bound to a deleted node')
+      } catch (e) { if (!(e instanceof KubeApiError && (e.notFound || e.conflict))) throw e }
+    }
   }
 
   async #markUnknown (node: Obj, now: number): Promise<Obj> {

@@ -146,6 +146,20 @@ test('a pod without a toleration for a user NoExecute taint is evicted (graceful
   t.is(m(await c.client.get({ resource: 'pods', namespace: 'default', name: 'q' })).deletionTimestamp, undefined)
 })
 
+test('pods bound to a deleted node are force-deleted after the grace period (PodGC)', async (t) => {
+  const c = await cluster(t, { controllers: ['nodelifecycle'], nodeMonitorGracePeriodMs: 1000 })
+  await c.client.create({ resource: 'nodes' }, { metadata: { name: 'gone' } })
+  await c.client.create({ resource: 'nodes' }, { metadata: { name: 'stays' } })
+  await c.client.create({ resource: 'pods', namespace: 'default' }, podBody('on-gone', { app: 'x' }, { nodeName: 'gone', tolerations: [{ operator: 'Exists' }] }))
+  await c.client.create({ resource: 'pods', namespace: 'default' }, podBody('on-stays', { app: 'x' }, { nodeName: 'stays', tolerations: [{ operator: 'Exists' }] }))
+  await new Promise((r) => setTimeout(r, 300))
+  await c.client.delete({ resource: 'nodes', name: 'gone' })
+  const t0 = Date.now()
+  await waitFor('on-gone deleted', async () => { try { await c.client.get({ resource: 'pods', namespace: 'default', name: 'on-gone' }); return false } catch { return true } }, 10_000)
+  t.true(Date.now() - t0 >= 900, 'not before the quarantine')
+  t.truthy(await c.client.get({ resource: 'pods', namespace: 'default', name: 'on-stays' }))
+})
+
 test('leader election: of two controller managers only the Lease holder acts; the other takes over when it stops', async (t) => {
   const c = await cluster(t, false)
   const fast = { leaderElect: true, leaderElectLeaseDurationMs: 2000, leaderElectRenewDeadlineMs: 1500, leaderElectRetryPeriodMs: 200, controllers: ['replicaset'] }
