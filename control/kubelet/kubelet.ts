@@ -20,6 +20,7 @@ import { PodRuntime } from './runtime.js'
 import { PodWorker } from './worker.js'
 import { kubeletHandler } from './server.js'
 import { StaticPods } from './static.js'
+import { apiEvents } from './events.js'
 
 export type Obj = Record<string, unknown>
 
@@ -108,7 +109,7 @@ export interface Kubelet {
   stop: () => Promise<void>
 }
 
-export async function startKubelet (o: KubeletOptions, log: Logger): Promise<Kubelet> {
+export async function startKubelet (o: KubeletOptions, log: Logger, signal?: AbortSignal): Promise<Kubelet> {
   const pkg = JSON.parse(fs.readFileSync(path.join(repoDist, '..', 'package.json'), 'utf8')) as { version: string }
   const name = (o.hostnameOverride ?? os.hostname()).toLowerCase()
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new KubeletError('KUBELET_ERR_FLAGS', `--hostname-override: ${JSON.stringify(name)} is not a valid node name`)
@@ -135,16 +136,29 @@ export async function startKubelet (o: KubeletOptions, log: Logger): Promise<Kub
   // 1. Register the Node (409: it exists; reconcile labels, as the kubelet does for its own ones).
   let nodeUid: string | undefined
   const nodeRef = { resource: 'nodes', name }
-  try {
-    const created = await client.create({ resource: 'nodes' }, nodeObject(facts))
-    nodeUid = String((created.metadata as Obj).uid)
-    log.info({ node: name }, 'node registered')
-  } catch (e) {
-    if (!(e instanceof KubeApiError && e.alreadyExists)) throw new KubeletError('KUBELET_ERR_API', `registering node ${name}: ${(e as Error).message}`, { cause: e })
-    const want = nodeObject(facts)
-    const existing = await client.patch(nodeRef, { metadata: { labels: (want.metadata as Obj).labels } })
-    nodeUid = String((existing.metadata as Obj).uid)
-    log.info({ node: name }, 'node already registered; labels reconciled')
+  // Like kubelet_node_status.go registerWithAPIServer: retried with back-off (to 7 s) while the API server is
+  // unreachable or failing; a 4xx answer (credentials, validation) is final.
+  for (let delay = 100; ; delay = Math.min(delay * 2, 7000)) {
+    try {
+      try {
+        const created = await client.create({ resource: 'nodes' }, nodeObject(facts))
+        nodeUid = String((created.metadata as Obj).uid)
+        log.info({ node: name }, 'node registered')
+      } catch (e) {
+        if (!(e instanceof KubeApiError && e.alreadyExists)) throw e
+        const want = nodeObject(facts)
+        const existing = await client.patch(nodeRef, { metadata: { labels: (want.metadata as Obj).labels } })
+        nodeUid = String((existing.metadata as Obj).uid)
+        log.info({ node: name }, 'node already registered; labels reconciled')
+      }
+      break
+    } catch (e) {
+      const st = e instanceof KubeApiError ? e.status : 0
+      if (st >= 400 && st < 500 && st !== 429) throw new KubeletError('KUBELET_ERR_API', `registering node ${name}: ${(e as Error).message}`, { cause: e })
+      if (signal?.aborted === true) throw new KubeletError('KUBELET_ERR_API', `registering node ${name}: stopped before the API server answered`, { cause: e })
+      log.warn({ err: (e as Error).message, retryMs: delay }, 'unable to register the node; retrying')
+      await new Promise((resolve) => setTimeout(resolve, delay))
+    }
   }
   let conditions: Condition[] = []
   let lastReport = 0
@@ -159,7 +173,7 @@ export async function startKubelet (o: KubeletOptions, log: Logger): Promise<Kub
     lastKey = key
     lastReport = Date.now()
   }
-  await updateStatus(true)
+  await updateStatus(true).catch((e: unknown) => { log.warn({ err: (e as Error).message }, 'node status update failed; retrying') })
 
   // 2. The Lease, renewed every 10 s.
   const leaseRef = { group: 'coordination.k8s.io', resource: 'leases', namespace: NODE_LEASE_NAMESPACE, name }
@@ -185,6 +199,7 @@ export async function startKubelet (o: KubeletOptions, log: Logger): Promise<Kub
     hostIPs: [nodeIp],
     rootDir: o.rootDir,
     network: () => network,
+    events: apiEvents(client, name, log),
     backoff: { initialMs: o.crashLoopBackoffInitial * 1000, maxMs: o.crashLoopBackoffMax * 1000 },
     imageArgv: (image: 'echo') => fs.existsSync(echoMain) ? [process.execPath, echoMain] : [...weftArgv, 'image', image],
     onDone: (uid: string) => { const w = workers.get(uid); w?.dispose(); workers.delete(uid); done.add(uid) }
@@ -279,10 +294,19 @@ export async function startKubelet (o: KubeletOptions, log: Logger): Promise<Kub
 /** The CLI entry: start, run until SIGINT/SIGTERM, stop. */
 export async function runKubelet (o: KubeletOptions): Promise<void> {
   const log = pino({ level: o.logLevel, base: { component: 'kubelet' } }, pino.destination(2))
-  const k = await startKubelet(o, log)
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => { resolve() })
-    process.once('SIGTERM', () => { resolve() })
+  const ac = new AbortController()
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => { ac.abort(); resolve() })
+    process.once('SIGTERM', () => { ac.abort(); resolve() })
   })
+  let k: Kubelet
+  try {
+    k = await startKubelet(o, log, ac.signal)
+  } catch (e) {
+    // A signal during start-up is a clean stop, not a failure.
+    if (ac.signal.aborted) return
+    throw e
+  }
+  await stopped
   await k.stop()
 }

@@ -23,6 +23,7 @@ import { ProbeWorker } from './probes.js'
 import type { ProbeResult, ProbeSpec } from './probes.js'
 import type { PodRuntime, SandboxRecord } from './runtime.js'
 import { podStatus } from './status.js'
+import type { EventSink } from './events.js'
 import type { ContainerState, ContainerStatus, PodCondition, Terminated } from './status.js'
 
 export type Obj = Record<string, unknown>
@@ -39,6 +40,7 @@ export interface WorkerDeps {
   backoff: BackoffConfig
   /** argv prefix running a built-in image's program (`weft image <name>`, or its direct entry point). */
   imageArgv: (image: 'echo') => string[]
+  events: EventSink
   /** Called once the pod is terminated and its worker can be dropped. */
   onDone: (uid: string) => void
 }
@@ -123,6 +125,11 @@ export class PodWorker {
     this.#timer = setTimeout(() => { this.#timer = undefined; this.kick() }, ms)
   }
 
+  #event (type: 'Normal' | 'Warning', reason: string, message: string, c?: Ctr): void {
+    const init = c !== undefined && this.#initSpecs().some((s) => s.name === c.spec.name)
+    this.#d.events.emit({ namespace: this.namespace, name: this.name, uid: this.uid }, type, reason, message, c !== undefined ? { name: c.spec.name, init } : undefined)
+  }
+
   #specs (): Array<ContainerSpec & Obj> { return ((this.spec.containers ?? []) as Array<ContainerSpec & Obj>) }
   #initSpecs (): Array<ContainerSpec & Obj> { return ((this.spec.initContainers ?? []) as Array<ContainerSpec & Obj>) }
 
@@ -177,6 +184,7 @@ export class PodWorker {
       } catch (e) {
         this.#sandboxError = (e as Error).message
         this.#log.warn({ err: this.#sandboxError, code: (e as { code?: string }).code }, 'creating the pod sandbox failed; retrying')
+        this.#event('Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${this.#sandboxError}`)
         await this.#writeStatus()
         this.#later(2000)
         return
@@ -219,6 +227,7 @@ export class PodWorker {
     if (!restart) return
     const d = restartDecision(c.backoff, Date.parse(last.finishedAt), Date.now(), this.#d.backoff)
     if (d.waitMs > 0) {
+      if (!('waiting' in c.state && c.state.waiting.reason === 'CrashLoopBackOff')) this.#event('Warning', 'BackOff', `Back-off restarting failed container ${c.spec.name} in pod ${this.name}_${this.namespace}(${this.uid})`, c)
       c.lastState = { terminated: last }
       c.state = { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${goDuration(c.backoff?.backoffMs ?? 0)} restarting failed container=${c.spec.name} pod=${this.name}_${this.namespace}(${this.uid})` } }
       this.#later(d.waitMs + 5)
@@ -274,6 +283,8 @@ export class PodWorker {
     try { program = programFor(c.spec, env) } catch (e) {
       if (e instanceof KubeletError && e.code === 'KUBELET_ERR_IMAGE') {
         c.state = { waiting: { reason: 'ErrImagePull', message: e.message } }
+        this.#event('Warning', 'Failed', `Failed to pull image ${JSON.stringify(c.spec.image ?? '')}: ${e.message}`, c)
+        this.#event('Warning', 'Failed', 'Error: ErrImagePull', c)
         this.#log.warn({ container: c.spec.name, image: c.spec.image }, e.message)
         return
       }
@@ -336,6 +347,9 @@ export class PodWorker {
       this.#log.warn({ container: c.spec.name, argv }, 'container failed to start')
     } else {
       this.#log.info({ container: c.spec.name, pid: proc.pid, restartCount: c.restartCount }, 'container started')
+      this.#event('Normal', 'Pulled', `Container image ${JSON.stringify(c.spec.image ?? '')} already present on machine`, c)
+      this.#event('Normal', 'Created', `Created container ${c.spec.name}`, c)
+      this.#event('Normal', 'Started', `Started container ${c.spec.name}`, c)
     }
     this.#startProbes(c, sb)
   }
@@ -354,6 +368,8 @@ export class PodWorker {
         c.probes.push(new ProbeWorker('liveness', live, target, (r, output) => {
           if (r === 'failure' && c.proc === proc) {
             this.#log.info({ container: c.spec.name, output }, 'liveness probe failed; restarting the container')
+            this.#event('Warning', 'Unhealthy', `Liveness probe failed: ${output}`, c)
+            this.#event('Normal', 'Killing', `Container ${c.spec.name} failed liveness probe, will be restarted`, c)
             void this.#kill(c, this.#grace(), 'liveness')
           }
         }))
@@ -361,6 +377,7 @@ export class PodWorker {
       if (ready !== undefined) {
         c.probes.push(new ProbeWorker('readiness', ready, target, (r) => {
           if (c.proc !== proc) return
+          if (r === 'failure') this.#event('Warning', 'Unhealthy', 'Readiness probe failed', c)
           c.readiness = r
           this.kick()
         }))
@@ -374,6 +391,7 @@ export class PodWorker {
         if (r === 'success') after()
         else {
           this.#log.info({ container: c.spec.name, output }, 'startup probe failed; restarting the container')
+          this.#event('Warning', 'Unhealthy', `Startup probe failed: ${output}`, c)
           void this.#kill(c, this.#grace(), 'startup')
         }
         this.kick()
@@ -425,6 +443,7 @@ export class PodWorker {
   /** Stops every container (grace, then SIGKILL) and removes the sandbox. Used for deletion and kubelet shutdown. */
   async stopAll (graceSeconds: number, halt = false): Promise<void> {
     if (halt) this.#halted = true
+    else for (const c of this.containers.values()) if (c.proc !== undefined && c.killing === undefined) this.#event('Normal', 'Killing', `Stopping container ${c.spec.name}`, c)
     await Promise.all([...this.containers.values()].map(async (c) => { await this.#kill(c, graceSeconds, 'terminating') }))
     if (this.sandbox !== undefined) {
       const sb = this.sandbox

@@ -45,6 +45,13 @@ test('[kernel] a weft/echo pod runs: Running with an IP, answers its name from t
   const ready = await until('Ready', async () => { const o = await getPod(c, 'web'); return o !== undefined && condition(o, 'Ready')?.status === 'True' ? o : undefined })
   for (const type of ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready', 'PodReadyToStartContainers']) t.is(condition(ready, type)?.status, 'True', type)
   t.true(cstatus(ready).ready === true && cstatus(ready).started === true)
+  // Events as `kubectl describe` shows them.
+  const reasons = await until('events', async () => {
+    const { items } = await c.admin.list({ resource: 'events', namespace: 'default' })
+    const r = items.filter((e) => (e.involvedObject as Obj).name === 'web').map((e) => `${String(e.reason)}: ${String(e.message)}`)
+    return r.length >= 3 ? r : undefined
+  })
+  t.deepEqual(reasons.sort(), ['Created: Created container echo', 'Pulled: Container image "weft/echo:1.0" already present on machine', 'Started: Started container echo'])
 
   // The pod answers from the node namespace, with its name and IP.
   const body = await until('an HTTP answer', async () => await fromNode(c, `http://${ip}:8080/`))
@@ -120,6 +127,9 @@ test('[kernel] an unknown image waits in ErrImagePull; a crashing container back
   const cs = cstatus(looping)
   t.true(Number(cs.restartCount) >= 1)
   t.regex(String(((cs.state as Obj).waiting as Obj).message), /^back-off \ds restarting failed container=c pod=crash_default\(/)
+  const { items: events } = await c.admin.list({ resource: 'events', namespace: 'default' })
+  t.true(events.some((e) => e.reason === 'BackOff' && (e.involvedObject as Obj).name === 'crash' && (e.involvedObject as Obj).fieldPath === 'spec.containers{c}' && e.type === 'Warning'))
+  t.true(events.some((e) => e.reason === 'Failed' && (e.involvedObject as Obj).name === 'nginx' && e.message === 'Error: ErrImagePull'))
   const last = (cs.lastState as Obj).terminated as Obj
   t.is(last.exitCode, 3)
   t.is(last.reason, 'Error')
