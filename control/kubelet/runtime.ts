@@ -54,10 +54,13 @@ export class PodNetns {
   readonly ns = new LinuxNetNS()
   readonly #hostMnt: number | undefined
   constructor () {
+    // WEFT_KUBELET_HOST_MNTNS names the mount namespace explicitly (e.g. /proc/<pid of weft up>/ns/mnt) for
+    // callers whose process may be gone by the time the kubelet starts.
+    const target = process.env.WEFT_KUBELET_HOST_MNTNS ?? `/proc/${process.ppid}/ns/mnt`
     try {
       const self = fs.readlinkSync('/proc/self/ns/mnt')
-      const parent = fs.readlinkSync(`/proc/${process.ppid}/ns/mnt`)
-      if (self !== parent) this.#hostMnt = fs.openSync(`/proc/${process.ppid}/ns/mnt`, 'r')
+      const parent = fs.readlinkSync(target)
+      if (self !== parent) this.#hostMnt = fs.openSync(target, 'r')
     } catch { this.#hostMnt = undefined }
   }
 
