@@ -222,6 +222,7 @@ export async function startKubelet (o: KubeletOptions, log: Logger, signal?: Abo
     onAdd: upsert,
     onUpdate: upsert,
     onDelete: (p) => {
+      done.delete(podUid(p))
       const w = workers.get(podUid(p))
       if (w === undefined) return
       w.removed = true

@@ -82,4 +82,20 @@ test('[kernel] static pods run from --static-pod-path as <name>-<node>, are list
   t.pass()
 })
 
+test('[kernel] a hostNetwork pod runs in the node namespace with the node IP and no sandbox namespace', async (t) => {
+  const c = await nodeCluster(t, { label: 'hostn' })
+  await c.admin.create({ resource: 'pods', namespace: 'default' }, pod('hn', c.nodeName, [{ name: 'echo', image: 'weft/echo', ports: [{ containerPort: 18080 }] }], { hostNetwork: true }))
+  const p = await until('hn Running', async () => { const o = await c.admin.get({ resource: 'pods', namespace: 'default', name: 'hn' }); return (o.status as Obj | undefined)?.phase === 'Running' ? o : undefined })
+  t.is((p.status as Obj).podIP, c.nodeIp)
+  t.deepEqual(sandboxes(c).map((s) => s.netns), [''])
+  const body = await until('an answer on the node IP', async () => {
+    const r = await c.sb.exec(c.node, '/usr/bin/curl', ['-sS', '--max-time', '3', `http://${c.nodeIp}:18080/`], { reject: false })
+    return r.exitCode === 0 ? r.stdout : undefined
+  })
+  t.is(body, `hn ${c.nodeIp}`)
+  await c.admin.delete({ resource: 'pods', namespace: 'default', name: 'hn' })
+  await until('hn gone', async () => { try { await c.admin.get({ resource: 'pods', namespace: 'default', name: 'hn' }); return false } catch { return true } })
+  t.deepEqual(sandboxes(c), [])
+})
+
 function requireDir (): void { fs.mkdirSync('/tmp', { recursive: true }) }
