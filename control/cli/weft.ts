@@ -301,7 +301,7 @@ function parsePositive (v: string, what: string): number {
 program.command('proxy')
   .description('service proxy replacing kube-proxy (kube-proxy\'s flags; nftables or iptables mode)')
   .option('--proxy-mode <mode>', 'iptables, nftables or ipvs', 'iptables')
-  .option('--kubeconfig <file>', 'kubeconfig of the API server (not yet wired: use --services-file or --watch-dir)')
+  .option('--kubeconfig <file>', 'kubeconfig of the API server (or --services-file / --watch-dir)')
   .option('--cluster-cidr <cidrs>', 'comma-separated pod CIDRs; traffic to ClusterIPs from outside them is masqueraded', '')
   .option('--hostname-override <name>', 'node name used to find local endpoints (default: the hostname)')
   .option('--masquerade-all', 'masquerade all traffic to ClusterIPs', false)
