@@ -201,7 +201,8 @@ export async function startKubelet (o: KubeletOptions, log: Logger, signal?: Abo
     network: () => network,
     events: apiEvents(client, name, log),
     backoff: { initialMs: o.crashLoopBackoffInitial * 1000, maxMs: o.crashLoopBackoffMax * 1000 },
-    imageArgv: (image: 'echo') => fs.existsSync(echoMain) ? [process.execPath, echoMain] : [...weftArgv, 'image', image],
+    // A small single-threaded V8 per echo container: many pods, few threads.
+    imageArgv: (image: 'echo') => fs.existsSync(echoMain) ? [process.execPath, '--v8-pool-size=0', '--single-threaded-gc', echoMain] : [...weftArgv, 'image', image],
     onDone: (uid: string) => { const w = workers.get(uid); w?.dispose(); workers.delete(uid); done.add(uid) }
   }
   const podUid = (p: Obj): string => String((p.metadata as Obj).uid)

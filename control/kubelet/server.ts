@@ -23,7 +23,7 @@ function intParam (v: string | null): number | undefined {
 }
 
 function status (res: http.ServerResponse, code: number, message: string): void {
-  const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: code === 404 ? 'NotFound' : 'BadRequest', code })
+  const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: code === 404 ? 'NotFound' : code === 501 ? 'NotImplemented' : code === 405 ? 'MethodNotAllowed' : 'BadRequest', code })
   res.writeHead(code, { 'content-type': 'application/json' })
   res.end(body)
 }
@@ -31,6 +31,8 @@ function status (res: http.ServerResponse, code: number, message: string): void 
 export function kubeletHandler (src: LogSource): http.RequestListener {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://kubelet')
+    // Streaming endpoints are refused outright: a half-implemented SPDY/WebSocket upgrade would hang a client.
+    if (/^\/(exec|attach|portForward|run)\//.test(url.pathname)) { status(res, 501, `${url.pathname.split('/')[1] ?? ''} is not supported by weft kubelet`); return }
     if (req.method !== 'GET') { status(res, 405, `method ${req.method ?? ''} not allowed`); return }
     if (url.pathname === '/healthz') { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('ok'); return }
     if (url.pathname === '/pods' || url.pathname === '/pods/') {

@@ -69,6 +69,9 @@ test('[kernel] a weft/echo pod runs: Running with an IP, answers its name from t
   t.regex(tail, /^\d{4}-\d\d-\d\dT[\d:.]+Z GET \/hostname from /)
   t.is(tail.split('\n').filter((l) => l !== '').length, 1)
   t.is((await fetch(`http://${c.nodeIp}:10250/containerLogs/default/nope/echo`)).status, 404)
+  t.is((await fetch(`http://${c.nodeIp}:10250/containerLogs/default/web/nope`)).status, 400)
+  t.is((await fetch(`http://${c.nodeIp}:10250/containerLogs/default/web/echo?previous=true`)).status, 400)
+  t.is((await fetch(`http://${c.nodeIp}:10250/exec/default/web/echo?command=ls`, { method: 'POST' })).status, 501)
   const file = path.join(c.rootDir, 'pods', String((p.metadata as Obj).uid), 'echo', '0.log')
   t.regex(fs.readFileSync(file, 'utf8'), /^\S+ stdout F weft\/echo: web listening on :8080$/m)
   // follow=true streams new lines.
