@@ -70,6 +70,8 @@ export interface PodInfo {
   requests: Map<string, number>
   /** The same as a list, for the filter's per-node loop. */
   requestList: Array<[string, number]>
+  reqCpu: number
+  reqMem: number
   nonZeroCpu: number
   nonZeroMem: number
   hostPorts: HostPort[]
@@ -192,6 +194,8 @@ export function parsePod (obj: Obj): PodInfo {
     created: str(m.creationTimestamp),
     requests,
     requestList: [...requests],
+    reqCpu: requests.get('cpu') ?? 0,
+    reqMem: requests.get('memory') ?? 0,
     nonZeroCpu,
     nonZeroMem,
     hostPorts,
@@ -214,6 +218,12 @@ export interface NodeInfo {
   /** Allocatable by resource (cpu in milli); `pods` is the pod count limit. */
   allocatable: Map<string, number>
   requested: Map<string, number>
+  /** allocatable/requested cpu (milli) and memory, as plain fields for the scorers' per-node arithmetic. */
+  allocCpu: number
+  allocMem: number
+  allocPods: number
+  reqCpu: number
+  reqMem: number
   nonZeroCpu: number
   nonZeroMem: number
   pods: Map<string, PodInfo>
@@ -238,6 +248,11 @@ export function parseNode (obj: Obj): NodeInfo {
     unschedulable: spec.unschedulable === true,
     allocatable,
     requested: new Map(),
+    allocCpu: allocatable.get('cpu') ?? 0,
+    allocMem: allocatable.get('memory') ?? 0,
+    allocPods: allocatable.get('pods') ?? 0,
+    reqCpu: 0,
+    reqMem: 0,
     nonZeroCpu: 0,
     nonZeroMem: 0,
     pods: new Map(),
@@ -251,6 +266,8 @@ export function addPod (n: NodeInfo, p: PodInfo): void {
   if (n.pods.has(p.key)) removePod(n, p.key)
   n.pods.set(p.key, p)
   for (const [k, v] of p.requests) n.requested.set(k, (n.requested.get(k) ?? 0) + v)
+  n.reqCpu += p.reqCpu
+  n.reqMem += p.reqMem
   n.nonZeroCpu += p.nonZeroCpu
   n.nonZeroMem += p.nonZeroMem
   for (const hp of p.hostPorts) n.usedPorts.push(hp)
@@ -261,6 +278,8 @@ export function removePod (n: NodeInfo, key: string): void {
   if (p === undefined) return
   n.pods.delete(key)
   for (const [k, v] of p.requests) n.requested.set(k, (n.requested.get(k) ?? 0) - v)
+  n.reqCpu -= p.reqCpu
+  n.reqMem -= p.reqMem
   n.nonZeroCpu -= p.nonZeroCpu
   n.nonZeroMem -= p.nonZeroMem
   if (p.hostPorts.length > 0) {

@@ -84,6 +84,7 @@ export const taintToleration: Plugin = {
     return undefined
   },
   score: (s, n) => {
+    if (n.taints.length === 0) return 0
     let c = 0
     const tols = s.pod.tolerations.filter((t) => t.effect === '' || t.effect === 'PreferNoSchedule')
     for (const t of n.taints) if (t.effect === 'PreferNoSchedule' && !toleratedBy(t, tols)) c++
@@ -125,19 +126,19 @@ export const nodeResourcesFit: Plugin = {
   name: 'NodeResourcesFit',
   filter: (s, n) => {
     let out: string[] | undefined
-    const allowed = n.allocatable.get('pods') ?? 0
-    if (n.pods.size + 1 > allowed) out = [reasons.tooManyPods]
+    if (n.pods.size + 1 > n.allocPods) out = [reasons.tooManyPods]
     for (let i = 0; i < s.pod.requestList.length; i++) {
       const [r, want] = s.pod.requestList[i] as [string, number]
       if (want <= 0) continue
-      if (want > (n.allocatable.get(r) ?? 0) - (n.requested.get(r) ?? 0)) (out ??= []).push(insufficient(r))
+      const free = r === 'cpu' ? n.allocCpu - n.reqCpu : r === 'memory' ? n.allocMem - n.reqMem : (n.allocatable.get(r) ?? 0) - (n.requested.get(r) ?? 0)
+      if (want > free) (out ??= []).push(insufficient(r))
     }
     return out
   },
   score: (s, n) => {
     // leastAllocatedScore over cpu and memory, unrolled: this runs for every candidate node of every pod
-    const cpuCap = n.allocatable.get('cpu') ?? 0
-    const memCap = n.allocatable.get('memory') ?? 0
+    const cpuCap = n.allocCpu
+    const memCap = n.allocMem
     const cpu = n.nonZeroCpu + s.pod.nonZeroCpu
     const mem = n.nonZeroMem + s.pod.nonZeroMem
     return Math.trunc((leastRequested(cpu, cpuCap) + leastRequested(mem, memCap)) / 2)
@@ -177,10 +178,10 @@ export const balancedAllocation: Plugin = {
   name: 'NodeResourcesBalancedAllocation',
   score: (s, n) => {
     // balancedScore over cpu and memory, unrolled
-    const cpuCap = n.allocatable.get('cpu') ?? 0
-    const memCap = n.allocatable.get('memory') ?? 0
-    const cpu = (n.requested.get('cpu') ?? 0) + (s.pod.requests.get('cpu') ?? 0)
-    const mem = (n.requested.get('memory') ?? 0) + (s.pod.requests.get('memory') ?? 0)
+    const cpuCap = n.allocCpu
+    const memCap = n.allocMem
+    const cpu = n.reqCpu + s.pod.reqCpu
+    const mem = n.reqMem + s.pod.reqMem
     if (cpuCap === 0 || memCap === 0) return MAX_NODE_SCORE // one fraction or none: no deviation
     const std = Math.abs(Math.min(cpu / cpuCap, 1) - Math.min(mem / memCap, 1)) / 2
     return Math.trunc((1 - std) * MAX_NODE_SCORE)
