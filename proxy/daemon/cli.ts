@@ -15,7 +15,9 @@ import { nftablesProxier } from '../nftables/index.js'
 import { ProxyError, familyOfAddress } from '../tracker/index.js'
 import type { IpFamily, Proxier } from '../tracker/index.js'
 import { conntrackTool } from './conntrack.js'
+import { healthCheckServers } from './healthcheck.js'
 import { startProxyLoop } from './proxy.js'
+import type { ProxyLoop } from './proxy.js'
 import { kubeSource } from './kube-source.js'
 import { fileSource } from './source.js'
 
@@ -234,15 +236,22 @@ export async function runProxy (raw: ProxyOptions, explicit: ReadonlySet<string>
   const source = opts.servicesFile === undefined && opts.watchDir === undefined
     ? kubeSource({ kubeconfig: opts.kubeconfig as string, onError: onSourceError })
     : fileSource({ path: (opts.servicesFile ?? opts.watchDir) as string, watchMs: opts.watchMs, onError: onSourceError })
+  let loopRef: ProxyLoop | undefined
+  const healthChecks = healthCheckServers({
+    proxyHealthy: () => loopRef?.health().healthy ?? false,
+    onError: (port, e) => { log.error({ port, err: (e as Error).message }, 'FailedToStartServiceHealthcheck') }
+  })
   const loop = await startProxyLoop({ nodeName, minSyncPeriodMs: opts.minSyncPeriodMs, syncPeriodMs: opts.syncPeriodMs }, {
     source,
     proxiers,
     conntrack: conntrackTool(),
+    healthChecks,
     logger: log,
     onSync: ({ stats, error }) => {
       if (error === undefined) log.debug({ stats }, 'synced')
     }
   })
+  loopRef = loop
   const servers: http.Server[] = []
   const listen = async (addr: string, what: string, handler: http.RequestListener): Promise<void> => {
     if (addr === '' || addr.endsWith(':0')) return

@@ -1,5 +1,6 @@
 import test from 'ava'
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { fakeProxyNft, plan, slice, svc, traceNft } from '../testing/index.js'
@@ -8,6 +9,7 @@ import { servicePorts } from '../tracker/index.js'
 import type { Clock } from '../../routing/runner/index.js'
 import { applyConfigFile, parseDuration, proxyDefaults } from './cli.js'
 import { staleUdpFilters } from './conntrack.js'
+import { healthCheckServers } from './healthcheck.js'
 import type { ConntrackFilter } from './conntrack.js'
 import { startProxyLoop } from './proxy.js'
 import { fileSource, memorySource, parseManifests } from './source.js'
@@ -180,4 +182,41 @@ clientConnection:
   t.is((t.throws(() => parseDuration('5 seconds')) as { code?: string }).code, 'PROXY_ERR_CONFIG')
   t.is((t.throws(() => applyConfigFile(proxyDefaults, 'kind: Other\n', new Set())) as { code?: string }).code, 'PROXY_ERR_CONFIG')
   t.is((t.throws(() => applyConfigFile(proxyDefaults, 'kind: KubeProxyConfiguration\nmode: userspace\n', new Set())) as { code?: string }).code, 'PROXY_ERR_CONFIG')
+})
+
+test('health-check node port: 200 with local endpoints, 503 without, closed when the service goes', async (t) => {
+  const free = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => { resolve(p) }) })
+  })
+  const clock = manualClock()
+  const src = memorySource()
+  const hc = healthCheckServers({ host: '127.0.0.1', proxyHealthy: () => true })
+  const loop = await startProxyLoop({ nodeName: plan.nodeName, minSyncPeriodMs: 0, syncPeriodMs: 30_000 }, {
+    source: src,
+    proxiers: [nftablesProxier({ family: 4, clusterCIDRs: [], masqueradeAll: false }, { nft: fakeProxyNft() })],
+    healthChecks: hc,
+    clock
+  })
+  const s = svc('ns2', 'lb', { type: 'NodePort', clusterIP: '172.30.0.42', externalTrafficPolicy: 'Local', healthCheckNodePort: free, ports: [{ name: 'p80', port: 80, nodePort: 30001 }] })
+  src.push({ type: 'ADDED', kind: 'Service', object: s })
+  src.push({ type: 'ADDED', kind: 'EndpointSlice', object: slice('ns2', 'lb', [{ ip: '10.180.0.2', node: plan.nodeName }, { ip: '10.180.0.3', node: 'node-b' }]) })
+  src.push({ type: 'SYNCED', kind: 'Service' })
+  src.push({ type: 'SYNCED', kind: 'EndpointSlice' })
+  await clock.advance(1)
+  const get = async (): Promise<{ status: number, body: unknown, weight: string | null }> => {
+    const r = await fetch(`http://127.0.0.1:${free}/`)
+    return { status: r.status, body: await r.json(), weight: r.headers.get('x-load-balancing-endpoint-weight') }
+  }
+  for (let i = 0; i < 50 && hc.ports.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.deepEqual(await get(), { status: 200, body: { service: { namespace: 'ns2', name: 'lb' }, localEndpoints: 1, serviceProxyHealthy: true }, weight: '1' })
+  src.push({ type: 'MODIFIED', kind: 'EndpointSlice', object: slice('ns2', 'lb', [{ ip: '10.180.0.3', node: 'node-b' }]) })
+  await clock.advance(1)
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  t.like(await get(), { status: 503, body: { localEndpoints: 0 } })
+  src.push({ type: 'DELETED', kind: 'Service', object: s })
+  await clock.advance(1)
+  for (let i = 0; i < 50 && hc.ports.length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.deepEqual(hc.ports, [])
+  await t.throwsAsync(fetch(`http://127.0.0.1:${free}/`))
+  await loop.stop()
 })

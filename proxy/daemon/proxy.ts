@@ -13,6 +13,8 @@ import { ChangeTracker, servicePorts } from '../tracker/index.js'
 import type { IpFamily, Proxier, ProxySource, ProxyState, ServicePortInfo, SyncStats } from '../tracker/index.js'
 import { staleUdpFilters } from './conntrack.js'
 import type { Conntrack } from './conntrack.js'
+import { healthCheckTargets } from './healthcheck.js'
+import type { HealthCheckServers } from './healthcheck.js'
 import { ProxyMetrics } from './metrics.js'
 
 export interface ProxyLoopInit {
@@ -37,6 +39,8 @@ export interface ProxyLoopDeps {
   source: ProxySource
   proxiers: Proxier[]
   conntrack?: Conntrack | undefined
+  /** Health-check node port servers, kept in step with the services after each successful sync. */
+  healthChecks?: HealthCheckServers | undefined
   clock?: Clock
   logger?: ProxyLogger
   /** Called after every sync attempt (tests, benchmarks). */
@@ -135,6 +139,11 @@ export async function startProxyLoop (init: ProxyLoopInit, deps: ProxyLoopDeps):
     if (error !== undefined) throw error
     if (full) lastFull = start
     lastUpdated = now()
+    if (deps.healthChecks !== undefined && (full || co.changed.size > 0)) {
+      const all: Array<readonly ServicePortInfo[]> = []
+      for (const m of lastPorts.values()) for (const ports of m.values()) all.push(ports)
+      deps.healthChecks.sync(healthCheckTargets(all)).catch((e: unknown) => { log.warn({ err: e }, 'health-check servers') })
+    }
     // Network programming latency: from the change that produced an EndpointSlice to its rules being in place.
     for (const t of co.triggerTimes) metrics.programmingLatency.observe(Math.max(0, (Date.now() - t) / 1000))
     pendingQueued = false
@@ -182,6 +191,7 @@ export async function startProxyLoop (init: ProxyLoopInit, deps: ProxyLoopDeps):
     async stop () {
       await deps.source.stop()
       await runner.stop()
+      await deps.healthChecks?.close()
     }
   }
 }
