@@ -20,7 +20,9 @@ const weft = path.join(repoRoot, 'bin', 'weft')
 const serverJs = `
 const http = require('http'), dgram = require('dgram')
 const name = process.argv[1]
-http.createServer((req, res) => res.end(name + ' ' + req.socket.remoteAddress)).listen(8080, '0.0.0.0')
+const h = (req, res) => res.end(name + ' ' + req.socket.remoteAddress)
+http.createServer(h).listen(8080, '0.0.0.0')
+http.createServer(h).listen({ port: 8080, host: '::', ipv6Only: true })
 const u = dgram.createSocket('udp4'); u.on('message', (m, r) => u.send(name, r.port, r.address)); u.bind(5353)
 `
 const httpClientJs = `
@@ -75,16 +77,17 @@ async function topology (t: ExecutionContext, label: string): Promise<Env> {
   const procs: Proc[] = []
   t.teardown(() => { for (const p of procs) p.kill('SIGKILL') })
   const node = sb.node
-  const link = async (ns: string, ifname: string, nodeAddr: string, podAddr: string): Promise<void> => {
-    await sh(sb, node, `ip link add ${ifname} type veth peer name eth0 netns ${sb.nameOf(ns)} && ip addr add ${nodeAddr} dev ${ifname} && ip link set ${ifname} up`)
-    await sh(sb, ns, `ip addr add ${podAddr} dev eth0 && ip link set eth0 up && ip route add default via ${nodeAddr.split('/')[0]}`)
+  // Dual stack: each link also carries fd00:<n>::1 (node) and fd00:<n>::2 (pod).
+  const link = async (ns: string, ifname: string, nodeAddr: string, podAddr: string, v6net: string): Promise<void> => {
+    await sh(sb, node, `ip link add ${ifname} type veth peer name eth0 netns ${sb.nameOf(ns)} && ip addr add ${nodeAddr} dev ${ifname} && ip -6 addr add ${v6net}::1/64 dev ${ifname} nodad && ip link set ${ifname} up`)
+    await sh(sb, ns, `ip addr add ${podAddr} dev eth0 && ip -6 addr add ${v6net}::2/64 dev eth0 nodad && ip link set eth0 up && ip route add default via ${nodeAddr.split('/')[0]} && ip -6 route add default via ${v6net}::1`)
   }
   const client = sb.ns('cli')
-  await link(client, 'vcli', '10.1.0.1/24', '10.1.0.2/24')
+  await link(client, 'vcli', '10.1.0.1/24', '10.1.0.2/24', 'fd00:10')
   const backends: string[] = []
   for (let i = 1; i <= 3; i++) {
     const b = sb.ns(`b${i}`)
-    await link(b, `vb${i}`, `10.180.${i}.1/24`, `10.180.${i}.2/24`)
+    await link(b, `vb${i}`, `10.180.${i}.1/24`, `10.180.${i}.2/24`, `fd00:18${i}`)
     backends.push(b)
     const p = execa('ip', ['netns', 'exec', sb.nameOf(b), process.execPath, '-e', serverJs, `b${i}`], { reject: false }) as unknown as Proc
     procs.push(p)
@@ -93,11 +96,11 @@ async function topology (t: ExecutionContext, label: string): Promise<Env> {
   await sh(sb, node, `ip link add vlan0 type veth peer name eth0 netns ${sb.nameOf(ext)} && ip addr add 192.168.0.2/24 dev vlan0 && ip link set vlan0 up`)
   await sh(sb, ext, 'ip addr add 192.168.0.10/24 dev eth0 && ip link set eth0 up && ip route add default via 192.168.0.2')
   // A real node has a default route; without one, node-originated traffic to a ClusterIP fails routing before the nat hook.
-  await sh(sb, node, 'sysctl -qw net.ipv4.ip_forward=1 && ip route add default via 192.168.0.10')
+  await sh(sb, node, 'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 && ip route add default via 192.168.0.10')
   const dir = path.join(sb.dir, 'manifests')
   fs.mkdirSync(dir)
   const env: Env = { sb, node, client, ext, backends, dir, procs }
-  for (const b of backends) await waitFor('backend up', async () => (await sh(sb, b, 'cat /proc/net/tcp')).includes(':1F90'))
+  for (const b of backends) await waitFor('backend up', async () => (await sh(sb, b, 'cat /proc/net/tcp /proc/net/tcp6')).split(':1F90').length > 2)
   return env
 }
 
@@ -137,10 +140,10 @@ async function rulesetText (env: Env): Promise<string> {
   return nft + ipt
 }
 
-function startProxy (env: Env, mode: string): Proc {
+function startProxy (env: Env, mode: string, clusterCidr = '10.0.0.0/8'): Proc {
   const p = execa('ip', ['netns', 'exec', env.sb.nameOf(env.node), process.execPath, weft, 'proxy',
     '--proxy-mode', mode, '--watch-dir', env.dir, '--watch-ms', '100', '--hostname-override', 'node-a',
-    '--cluster-cidr', '10.0.0.0/8', '--iptables-min-sync-period', '0s', '--iptables-sync-period', '30s',
+    '--cluster-cidr', clusterCidr, '--iptables-min-sync-period', '0s', '--iptables-sync-period', '30s',
     '--healthz-bind-address', '127.0.0.1:10256', '--metrics-bind-address', '127.0.0.1:10249', '--log-level', 'warn'], { reject: false }) as unknown as Proc
   env.procs.push(p)
   return p
@@ -214,5 +217,23 @@ for (const mode of ['nftables', 'iptables']) {
     const cl = await sh(env.sb, env.node, `${process.execPath} ${weft} proxy --cleanup`)
     t.regex(cl, /removed: /)
     t.is(await rulesetText(env), before, '--cleanup leaves the tables as they were')
+  })
+}
+
+for (const mode of ['nftables', 'iptables']) {
+  test.serial(`[kernel] ${mode}: an IPv6 ClusterIP (table ip6 / ip6tables) spreads over IPv6 endpoints, pod source kept`, async (t) => {
+    const env = await topology(t, `6${mode.slice(0, 2)}`)
+    const items = [
+      { apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'default', name: 'web6' }, spec: { clusterIP: 'fd00:30::10', clusterIPs: ['fd00:30::10'], ipFamilies: ['IPv6'], ports: [{ name: 'http', protocol: 'TCP', port: 80 }] } },
+      { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: 'IPv6', metadata: { namespace: 'default', name: 'web6-1', labels: { 'kubernetes.io/service-name': 'web6' } }, ports: [{ name: 'http', protocol: 'TCP', port: 8080 }], endpoints: eps(['fd00:181::2', 'fd00:182::2']) }
+    ]
+    fs.writeFileSync(path.join(env.dir, 'svcs.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items }))
+    const proxy = startProxy(env, mode, 'fd00:10::/64')
+    await waitFor('IPv6 rules programmed', async () => (await rulesetText(env)).includes('fd00:182::2'))
+    const r = await httpGets(env, env.client, 'fd00:30::10', 80, 30)
+    t.deepEqual(names(r), ['b1', 'b2'], r.join('|'))
+    t.true(r.every((b) => b.endsWith(' fd00:10::2')), r.join('|'))
+    proxy.kill('SIGTERM')
+    await proxy
   })
 }
