@@ -451,6 +451,8 @@ export class PodWorker {
       this.#keptIPs = sb.podIPs
       this.sandbox = undefined
     }
+    // On kubelet shutdown the API learns the containers are gone (not ready), so traffic stops going to them.
+    if (halt && !this.#terminated && !this.removed) await this.#writeStatus().catch(() => {})
   }
 
   #containerStatus (c: Ctr, init = false): ContainerStatus {

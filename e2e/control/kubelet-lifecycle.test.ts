@@ -51,6 +51,10 @@ test('[kernel] a killed kubelet\'s pods are torn down by the next one (processes
   // SIGTERM: the kubelet stops its pods and removes their sandboxes before it exits.
   await c.stopKubelet('SIGTERM')
   t.deepEqual(pidsOf(fresh.id), [])
+  const after = await c.admin.get({ resource: 'pods', namespace: 'default', name: 'keep' })
+  const cond = ((after.status as Obj).conditions as Obj[]).find((x) => x.type === 'Ready')
+  t.is(cond?.status, 'False', 'a stopped kubelet\'s pods are not Ready')
+  t.truthy(((((after.status as Obj).containerStatuses as Obj[])[0]?.state as Obj).terminated))
   t.false(netns.exists(netns.pathOf(fresh.netns)))
   t.deepEqual(sandboxes(c), [])
 })
