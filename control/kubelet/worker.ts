@@ -54,6 +54,8 @@ interface Ctr {
   proc?: ChildProcess | undefined
   exited?: Promise<void> | undefined
   backoff?: BackoffEntry | undefined
+  /** When the last run ended, in ms (finishedAt has whole seconds only). */
+  finishedAtMs?: number | undefined
   probes: ProbeWorker[]
   startup?: ProbeResult | undefined
   readiness?: ProbeResult | undefined
@@ -120,10 +122,18 @@ export class PodWorker {
     })()
   }
 
+  /** A sync in `ms` at the latest; an earlier one already due is kept (several containers may be backing off). */
   #later (ms: number): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    const at = Date.now() + ms
+    if (this.#timer !== undefined) {
+      if (this.#timerAt <= at) return
+      clearTimeout(this.#timer)
+    }
+    this.#timerAt = at
     this.#timer = setTimeout(() => { this.#timer = undefined; this.kick() }, ms)
   }
+
+  #timerAt = 0
 
   #event (type: 'Normal' | 'Warning', reason: string, message: string, c?: Ctr): void {
     const init = c !== undefined && this.#initSpecs().some((s) => s.name === c.spec.name)
@@ -225,7 +235,7 @@ export class PodWorker {
     if (last === undefined) { this.#start(c); return }
     const restart = policy === 'Always' || (policy === 'OnFailure' && last.exitCode !== 0)
     if (!restart) return
-    const d = restartDecision(c.backoff, Date.parse(last.finishedAt), Date.now(), this.#d.backoff)
+    const d = restartDecision(c.backoff, c.finishedAtMs ?? Date.parse(last.finishedAt), Date.now(), this.#d.backoff)
     if (d.waitMs > 0) {
       if (!('waiting' in c.state && c.state.waiting.reason === 'CrashLoopBackOff')) this.#event('Warning', 'BackOff', `Back-off restarting failed container ${c.spec.name} in pod ${this.name}_${this.namespace}(${this.uid})`, c)
       c.lastState = { terminated: last }
@@ -333,6 +343,7 @@ export class PodWorker {
         }
         setTimeout(() => out.end(), 100)
         c.proc = undefined
+        c.finishedAtMs = Date.now()
         c.state = { terminated: t }
         c.killing = undefined
         for (const p of c.probes) p.stop()
