@@ -293,3 +293,20 @@ test('the binary: `weft scheduler --kubeconfig` binds pods and exits 0 on SIGTER
   t.not(bad.exitCode, 0)
   t.regex(String(bad.stderr), /scheduler: \[SCHED_ERR_FLAGS\] --leader-elect/)
 })
+
+test('leader election: a scheduler whose Lease is taken over stops scheduling and ends with SCHED_ERR_LEADER', async (t) => {
+  const { client, kubeconfig } = await cluster(t)
+  await addNode(client, 'n1')
+  const a = await scheduler(t, kubeconfig, { leaderElect: true, leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 200, identity: 'sched-a' })
+  await waitFor('a leads', async () => (a.isLeader() ? true : undefined))
+  const ref = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace: 'kube-system', name: 'kube-scheduler' }
+  const lease = await client.get(ref)
+  await client.update(ref, { ...lease, spec: { ...(lease.spec as Obj), holderIdentity: 'intruder', renewTime: microTime(Date.now()) } })
+  const err = await t.throwsAsync(a.done)
+  t.is((err as { code?: string }).code, 'SCHED_ERR_LEADER')
+  t.false(a.isLeader())
+  await addPod(client, 'late')
+  await new Promise((r) => setTimeout(r, 500))
+  t.is(await nodeOf(client, 'late'), undefined, 'no longer schedules')
+  t.is(((await client.get(ref)).spec as Obj).holderIdentity, 'intruder', 'and does not release a Lease it no longer holds')
+})
