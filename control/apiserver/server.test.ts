@@ -364,8 +364,9 @@ test('services: ClusterIPs and node ports allocated without conflicts, kept acro
   t.is(u.body.spec.ports[0].nodePort, p0)
   t.is(u.body.spec.clusterIP, np.body.spec.clusterIP)
   const changeIP = structuredClone(u.body)
-  changeIP.spec.clusterIP = '10.96.0.14'
-  changeIP.spec.clusterIPs = ['10.96.0.14']
+  const other = u.body.spec.clusterIP === '10.96.0.14' ? '10.96.0.13' : '10.96.0.14'
+  changeIP.spec.clusterIP = other
+  changeIP.spec.clusterIPs = [other]
   t.is((await req(h, 'PUT', '/api/v1/namespaces/default/services/np', changeIP)).status, 422)
   // Back to ClusterIP releases the node ports.
   const toCip = structuredClone(u.body)

@@ -75,7 +75,8 @@ async function cluster (t: ExecutionContext, opts: { hosts: number, subnets?: 1 
   const c = { sb, topo, etcd, nodes }
   for (const n of nodes) startAgent(t, c, n)
   for (const n of nodes) {
-    await until(`${n.host.name}'s subnet.env`, () => fs.existsSync(n.subnetFile)).catch((e: unknown) => { throw new Error(`${(e as Error).message}\n${n.log.join('')}`) })
+    // Generous: on a loaded CI machine a cold Node start and the first etcd round trips take seconds.
+    await until(`${n.host.name}'s subnet.env`, () => fs.existsSync(n.subnetFile), 45_000).catch((e: unknown) => { throw new Error(`${(e as Error).message}\n${n.log.join('')}`) })
     const sub = /FLANNEL_SUBNET=(\S+)/.exec(fs.readFileSync(n.subnetFile, 'utf8'))?.[1] ?? ''
     n.subnet = sub.replace(/\.1\//, '.0/')
   }

@@ -12,9 +12,7 @@ import { startAgent } from './agent.js'
 import { DEFAULT_ETCD_PREFIX, etcdSubnetManager } from './etcd-manager.js'
 import { VxlanError } from './errors.js'
 import { nodeTrafficRules } from './traffic.js'
-import { kubeSubnetManager } from './kube-manager.js'
 import type { SubnetManager } from './types.js'
-import { KubeClient } from '../../control/client/index.js'
 import * as os from 'node:os'
 
 export interface VxlandOptions {
@@ -70,7 +68,10 @@ export async function runVxland (opts: VxlandOptions): Promise<void> {
     const kc = opts.kubeconfigFile ?? process.env.KUBECONFIG
     if (kc === undefined || kc === '') throw new VxlanError('VXLAN_ERR_FLAGS', '--kube-subnet-mgr needs --kubeconfig-file (or KUBECONFIG)')
     const nodeName = process.env.NODE_NAME ?? os.hostname()
-    let client: KubeClient
+    // Loaded only in kube mode: the client brings the API server's modules (kubeconfig reading) with it.
+    const { KubeClient } = await import('../../control/client/index.js')
+    const { kubeSubnetManager } = await import('./kube-manager.js')
+    let client: InstanceType<typeof KubeClient>
     try { client = await KubeClient.fromKubeconfig(kc, { userAgent: 'weft-vxland' }) } catch (e) {
       throw new VxlanError('VXLAN_ERR_FLAGS', `--kubeconfig-file: ${(e as Error).message}`)
     }

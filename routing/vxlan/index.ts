@@ -20,5 +20,5 @@ export { nftablesTrafficManager } from './masq-nftables.js'
 export { nodeTrafficRules, trafficManagerFor } from './traffic.js'
 export { runVxland, vxlandDefaults, envOverrides } from './cli.js'
 export type { VxlandOptions } from './cli.js'
-export { kubeSubnetManager, leaseOfNode, ANNOTATION_PREFIX } from './kube-manager.js'
+// kube-manager.js (the kube subnet manager) is loaded lazily by cli.ts: it brings the Kubernetes client with it.
 export type { KubeSubnetManagerInit } from './kube-manager.js'
