@@ -137,7 +137,7 @@ export async function startKubelet (o: KubeletOptions, log: Logger, signal?: Abo
   let nodeUid: string | undefined
   const nodeRef = { resource: 'nodes', name }
   // Like kubelet_node_status.go registerWithAPIServer: retried with back-off (to 7 s) while the API server is
-  // unreachable or failing; a 4xx answer (credentials, validation) is final.
+  // unreachable, failing or does not know our token yet (401); another 4xx answer (forbidden, invalid) is final.
   for (let delay = 100; ; delay = Math.min(delay * 2, 7000)) {
     try {
       try {
@@ -154,7 +154,8 @@ export async function startKubelet (o: KubeletOptions, log: Logger, signal?: Abo
       break
     } catch (e) {
       const st = e instanceof KubeApiError ? e.status : 0
-      if (st >= 400 && st < 500 && st !== 429) throw new KubeletError('KUBELET_ERR_API', `registering node ${name}: ${(e as Error).message}`, { cause: e })
+      // 401 is retried too: a token just added to the API server's token file is live only after its next reload.
+      if (st >= 400 && st < 500 && st !== 429 && st !== 401) throw new KubeletError('KUBELET_ERR_API', `registering node ${name}: ${(e as Error).message}`, { cause: e })
       if (signal?.aborted === true) throw new KubeletError('KUBELET_ERR_API', `registering node ${name}: stopped before the API server answered`, { cause: e })
       log.warn({ err: (e as Error).message, retryMs: delay }, 'unable to register the node; retrying')
       await new Promise((resolve) => setTimeout(resolve, delay))

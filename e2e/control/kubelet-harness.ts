@@ -75,6 +75,16 @@ export function conflist (name: string, podCidr: string, dataDir: string): strin
   }, null, 2)
 }
 
+/** The server re-reads tokens.csv about once a second (later on a loaded machine): wait until the token works. */
+async function tokenLive (kubeconfig: string): Promise<void> {
+  const client = await KubeClient.fromKubeconfig(kubeconfig)
+  try {
+    await until('the node token accepted', async () => {
+      try { await client.list({ resource: 'nodes' }); return true } catch (e) { if ((e as { status?: number }).status === 401) return false; throw e }
+    }, 20_000, 100)
+  } finally { client.close() }
+}
+
 export async function nodeCluster (t: ExecutionContext, opts: { label: string, withCni?: boolean, extraArgs?: string[], staticPodPath?: string }): Promise<NodeCluster> {
   requireRoot()
   const sb = sandbox(t, opts.label)
@@ -118,8 +128,7 @@ export async function nodeCluster (t: ExecutionContext, opts: { label: string, w
   const cfg = await readKubeconfig(api.kubeconfig)
   const kubeconfig = path.join(sb.dir, 'node.kubeconfig')
   await writeKubeconfig(kubeconfig, { server: api.url, caCertPem: cfg.caCertPem as string, token, user: `system:node:${nodeName}`, cluster: 'weft' })
-  // The server re-reads tokens.csv about once a second.
-  await sleep(1300)
+  await tokenLive(kubeconfig)
 
   const rootDir = path.join(sb.dir, 'kubelet')
   const confDir = path.join(sb.dir, 'net.d')
@@ -208,7 +217,7 @@ export async function addNode (t: ExecutionContext, c: NodeCluster, i: number, e
   const { token } = await ensureUserToken(tokenFilePath(c.api.dir), { name: `system:node:${nodeName}`, groups: ['system:nodes'] })
   const kubeconfig = path.join(c.sb.dir, `node${i}.kubeconfig`)
   await writeKubeconfig(kubeconfig, { server: c.api.url, caCertPem: c.api.caCertPem, token, user: `system:node:${nodeName}`, cluster: 'weft' })
-  await sleep(1300)
+  await tokenLive(kubeconfig)
   const rootDir = path.join(c.sb.dir, `kubelet${i}`)
   const confDir = path.join(c.sb.dir, `net${i}.d`)
   fs.mkdirSync(confDir)

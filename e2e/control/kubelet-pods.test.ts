@@ -175,6 +175,21 @@ test('[kernel] probes: a readiness probe flips Ready both ways, a failing livene
   fs.rmSync(flag)
   await until('not Ready again', async () => { const o = await getPod(c, 'rp'); return o !== undefined && condition(o, 'Ready')?.status === 'False' })
 
+  // Startup: started (and ready) only once the startup probe passed; liveness waits for it.
+  const boot = path.join(c.sb.dir, 'booted')
+  await c.admin.create({ resource: 'pods', namespace: 'default' }, pod('sp', c.nodeName, [
+    { name: 'c', image: 'weft/shell', command: ['sleep', '3600'], startupProbe: { exec: { command: ['test', '-e', boot] }, periodSeconds: 1, failureThreshold: 60 }, livenessProbe: { exec: { command: ['test', '-e', boot] }, periodSeconds: 1, failureThreshold: 1 } }
+  ]))
+  const sp = await until('sp running, not started', async () => { const o = await getPod(c, 'sp'); return o !== undefined && (cstatus(o).state as Obj | undefined)?.running !== undefined ? o : undefined })
+  await new Promise((resolve) => setTimeout(resolve, 2000))
+  const sp2 = (await getPod(c, 'sp')) as Obj
+  t.is(cstatus(sp2).started, false)
+  t.is(cstatus(sp2).ready, false)
+  t.is(cstatus(sp2).restartCount, 0, 'liveness does not run before the startup probe passed')
+  t.truthy(sp)
+  fs.writeFileSync(boot, '')
+  await until('sp started and ready', async () => { const o = await getPod(c, 'sp'); return o !== undefined && cstatus(o).started === true && cstatus(o).ready === true })
+
   // Liveness: a tcpSocket probe on a port nobody listens on restarts the container; an exec probe sees the pod's network.
   await c.admin.create({ resource: 'pods', namespace: 'default' }, pod('lp', c.nodeName, [
     { name: 'c', image: 'weft/shell', command: ['sleep', '3600'], livenessProbe: { tcpSocket: { port: 1 }, periodSeconds: 1, failureThreshold: 2 } },
