@@ -366,6 +366,12 @@ program.command('kubelet')
   })
 
 const image = program.command('image').description('the programs of Weft\'s built-in container images')
+image.command('list')
+  .description('the built-in images a pod may use')
+  .action(async () => {
+    const kl = await import('../../control/kubelet/index.js')
+    for (const [name, what] of Object.entries(kl.BUILTIN_IMAGE_HELP)) process.stdout.write(`${name.padEnd(11)} ${what}\n`)
+  })
 image.command('echo')
   .description('weft/echo: an HTTP server answering with the pod\'s name and IP ($WEFT_POD_NAME, $WEFT_POD_IP)')
   .option('--port <port>', 'port to listen on', (v) => parsePort(v), 8080)

@@ -14,6 +14,12 @@ import { KubeletError } from './errors.js'
 export const BUILTIN_IMAGES = ['weft/echo', 'weft/shell'] as const
 export type BuiltinImage = typeof BUILTIN_IMAGES[number]
 
+/** One line per built-in image (`weft image list`). */
+export const BUILTIN_IMAGE_HELP: Record<BuiltinImage, string> = {
+  'weft/echo': 'HTTP server on the first containerPort (8080) answering "<pod name> <pod IP>" (weft image echo)',
+  'weft/shell': 'command + args under /bin/sh -c; e.g. command: [sleep, "3600"]'
+}
+
 /** `docker.io/weft/echo:1.0` → `weft/echo`; undefined when not built in. */
 export function builtinOf (image: string): BuiltinImage | undefined {
   let ref = image.replace(/@sha256:[0-9a-f]+$/, '')

@@ -155,7 +155,7 @@ test('[kernel] an unknown image waits in ErrImagePull; a crashing container back
   t.pass()
 })
 
-test('[kernel] probes: a readiness probe flips Ready both ways, a failing liveness probe restarts the container, exec probes run in the pod network', async (t) => {
+test('[kernel] probes: a readiness probe flips Ready both ways, a startup probe gates started, ready and liveness, a failing liveness probe restarts the container, exec probes run in the pod network', async (t) => {
   const c = await nodeCluster(t, { label: 'probe' })
   // Ready while /tmp/<dir>/ready exists (exec probe), and an httpGet readiness on the echo server.
   const flag = path.join(c.sb.dir, 'ready')
