@@ -263,10 +263,18 @@ export class EndpointSliceController extends ServiceEndpointsController {
     const mine = [...this.#slices.cache.values()].filter((s) => nsOf(s) === ns && labelsOf(s)[SERVICE_NAME_LABEL] === nameOf(svc))
     const pods = this.podsIn(ns)
     const families = serviceFamilies(svc)
-    const expect = new Map<string, string>()
     const now = rfc3339(Date.now())
+    // Record each write at once, so a sync that fails half-way still waits for what it did write.
+    const wrote = (slice: string, rv: string): void => {
+      const c = this.#slices.get(`${ns}/${slice}`)
+      if ((rv === 'deleted' && c === undefined) || (c !== undefined && meta(c).resourceVersion === rv)) return
+      let e = this.#expect.get(key)
+      if (e === undefined) this.#expect.set(key, e = { at: Date.now(), slices: new Map() })
+      e.at = Date.now()
+      e.slices.set(slice, rv)
+    }
     for (const s of mine) {
-      if (!families.includes(s.addressType as AddressType)) { await this.#delete(ns, nameOf(s)); expect.set(nameOf(s), 'deleted') }
+      if (!families.includes(s.addressType as AddressType)) { await this.#delete(ns, nameOf(s)); wrote(nameOf(s), 'deleted') }
     }
     for (const fam of families) {
       const existing = mine.filter((s) => s.addressType === fam)
@@ -281,7 +289,7 @@ export class EndpointSliceController extends ServiceEndpointsController {
           ports: u.ports
         }
         const got = await this.ctx.client.update(sliceRef(ns, u.name), body)
-        expect.set(u.name, String(meta(got).resourceVersion))
+        wrote(u.name, String(meta(got).resourceVersion))
       }
       for (const c of plan.create) {
         const got = await this.ctx.client.create(sliceRef(ns), {
@@ -298,18 +306,9 @@ export class EndpointSliceController extends ServiceEndpointsController {
           endpoints: c.endpoints,
           ports: c.ports
         })
-        expect.set(nameOf(got), String(meta(got).resourceVersion))
+        wrote(nameOf(got), String(meta(got).resourceVersion))
       }
-      for (const d of plan.delete) { await this.#delete(ns, d); expect.set(d, 'deleted') }
-    }
-    if (expect.size > 0) {
-      const cur = this.#expect.get(key)
-      // Events that already arrived while we wrote need no waiting.
-      for (const [n, rv] of expect) {
-        const c = this.#slices.get(`${ns}/${n}`)
-        if ((rv === 'deleted' && c === undefined) || (c !== undefined && meta(c).resourceVersion === rv)) expect.delete(n)
-      }
-      if (expect.size > 0) this.#expect.set(key, { at: Date.now(), slices: new Map([...(cur?.slices ?? []), ...expect]) })
+      for (const d of plan.delete) { await this.#delete(ns, d); wrote(d, 'deleted') }
     }
   }
 
@@ -360,11 +359,12 @@ export function endpointsSubsets (svc: Obj, pods: Obj[]): { subsets: Obj[], trun
 
 export class EndpointsController extends ServiceEndpointsController {
   readonly #endpoints: SharedInformer
+  readonly #written = new Map<string, { rv: string, at: number }>()
 
   constructor (ctx: ControllerContext, opts: { workers?: number } = {}) {
     super('endpoint', ctx, opts.workers ?? 5)
     this.#endpoints = ctx.hub.shared({ resource: 'endpoints' })
-    this.#endpoints.addHandlers({ onDelete: (e) => { this.queue.add(keyOf(e)) } })
+    this.#endpoints.addHandlers({ onDelete: (e) => { this.#written.delete(keyOf(e)); this.queue.add(keyOf(e)) } })
   }
 
   protected async sync (key: string): Promise<void> {
@@ -379,6 +379,13 @@ export class EndpointsController extends ServiceEndpointsController {
       return
     }
     if (serviceSelector(svc) === undefined || spec(svc).type === 'ExternalName' || isDeleting(svc)) return
+    const w = this.#written.get(key)
+    const seen = this.#endpoints.get(key)
+    if (w !== undefined) {
+      // Wait (≤ 5 s) until the cache shows our last write before computing over it.
+      if ((seen === undefined || meta(seen).resourceVersion !== w.rv) && Date.now() - w.at < 5000) { this.queue.addAfter(key, 20); return }
+      this.#written.delete(key)
+    }
     const { subsets, truncated } = endpointsSubsets(svc, this.podsIn(ns))
     const labels: Record<string, string> = { ...labelsOf(svc) }
     if (spec(svc).clusterIP === 'None') labels[HEADLESS_LABEL] = ''
@@ -389,12 +396,18 @@ export class EndpointsController extends ServiceEndpointsController {
     if (cur !== undefined && canonical(cur.subsets ?? []) === canonical(subsets) && canonical(labelsOf(cur)) === canonical(labels) &&
       canonical(meta(cur).annotations ?? {}) === canonical(annotations)) return
     const body: Obj = { apiVersion: 'v1', kind: 'Endpoints', metadata: { ...(cur !== undefined ? meta(cur) : {}), name, namespace: ns, labels, annotations }, subsets }
-    if (cur === undefined) {
-      try { await this.ctx.client.create({ resource: 'endpoints', namespace: ns }, body) } catch (e) {
-        if (!(e instanceof KubeApiError && e.alreadyExists)) throw e
-        const have = await this.ctx.client.get(ref)
-        await this.ctx.client.update(ref, { ...body, metadata: { ...meta(have), labels, annotations } })
-      }
-    } else await this.ctx.client.update(ref, body)
+    let got: Obj
+    try {
+      got = cur === undefined ? await this.ctx.client.create({ resource: 'endpoints', namespace: ns }, body) : await this.ctx.client.update(ref, body)
+    } catch (e) {
+      // The cache was behind (our own last write, or someone else's): the desired state is complete, so write it over the current one.
+      if (!(e instanceof KubeApiError && (e.alreadyExists || e.conflict || e.notFound))) throw e
+      let have: Obj | undefined
+      try { have = await this.ctx.client.get(ref) } catch (g) { if (!(g instanceof KubeApiError && g.notFound)) throw g }
+      got = have === undefined
+        ? await this.ctx.client.create({ resource: 'endpoints', namespace: ns }, { ...body, metadata: { name, namespace: ns, labels, annotations } })
+        : await this.ctx.client.update(ref, { ...body, metadata: { ...meta(have), labels, annotations } })
+    }
+    this.#written.set(key, { rv: String(meta(got).resourceVersion), at: Date.now() })
   }
 }
