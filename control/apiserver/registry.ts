@@ -34,8 +34,8 @@ export interface ListOptions {
 
 export interface ListResult {
   items: Obj[]
-  /** Set when listed with asText: the items as JSON text, `items` is then empty. */
-  texts?: string[]
+  /** Set when listed with asText: each item as JSON byte chunks, `items` is then empty. */
+  chunks?: Uint8Array[][]
   resourceVersion: string
   continue?: string
   remainingItemCount?: number
@@ -64,7 +64,7 @@ export function decodeKv (kv: KeyValue): Obj {
 /**
  * Stored form: JSON without resourceVersion (the store's modRevision is the
  * resourceVersion), keys apiVersion, kind, metadata first so that
- * `kvJsonText` can put the resourceVersion back without parsing.
+ * `kvJsonChunks` can put the resourceVersion back without parsing.
  */
 function encode (obj: Obj): Uint8Array {
   const m = meta(obj)
@@ -78,13 +78,17 @@ function encode (obj: Obj): Uint8Array {
 
 const canonicalHead = /^\{"apiVersion":"[^"\\]*","kind":"[^"\\]*","metadata":\{/
 
-/** The object of a stored value as JSON text with its resourceVersion, without a parse when the value is in our stored form. */
-export function kvJsonText (kv: KeyValue): string {
-  const text = utf8.decode(kv.value)
-  const head = canonicalHead.exec(text)
-  if (head === null) return JSON.stringify(decodeKv(kv))
+/**
+ * The object of a stored value as JSON bytes with its resourceVersion: views
+ * of the stored bytes around the inserted field, no decode or copy when the
+ * value is in our stored form.
+ */
+export function kvJsonChunks (kv: KeyValue): Uint8Array[] {
+  const head = canonicalHead.exec(Buffer.from(kv.value.buffer, kv.value.byteOffset, Math.min(kv.value.byteLength, 512)).toString('latin1'))
+  if (head === null) return [Buffer.from(JSON.stringify(decodeKv(kv)))]
   const at = head[0].length
-  return `${text.slice(0, at)}"resourceVersion":"${kv.modRevision}"${text[at] === '}' ? '' : ','}${text.slice(at)}`
+  const closes = kv.value[at] === 0x7d /* } */
+  return [kv.value.subarray(0, at), Buffer.from(`"resourceVersion":"${kv.modRevision}"${closes ? '' : ','}`), kv.value.subarray(at)]
 }
 
 const nowRfc3339 = (d = new Date()): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z')
@@ -193,17 +197,17 @@ export class Registry {
     const limit = opts.limit !== undefined && opts.limit > 0 ? opts.limit : 0
     const filtering = opts.labelSelector !== undefined || opts.fieldSelector !== undefined
     const items: Obj[] = []
-    /** With asText: the items as JSON text (no parse at all for unfiltered lists). */
-    const texts: string[] = []
+    /** With asText: the items as JSON bytes (no parse at all for unfiltered lists). */
+    const chunks: Uint8Array[][] = []
     const take = (kv: KeyValue): boolean => {
-      if (asText && !filtering) { texts.push(kvJsonText(kv)); return true }
+      if (asText && !filtering) { chunks.push(kvJsonChunks(kv)); return true }
       const o = decodeKv(kv)
       if (filtering && !this.matches(info, o, opts)) return false
-      if (asText) texts.push(JSON.stringify(o))
+      if (asText) chunks.push([Buffer.from(JSON.stringify(o))])
       else items.push(o)
       return true
     }
-    const taken = (): number => asText ? texts.length : items.length
+    const taken = (): number => asText ? chunks.length : items.length
     let listRev = 0
     let more = false
     let nextKey = ''
@@ -245,7 +249,7 @@ export class Registry {
       throw storeToApi(e, info, '')
     }
     const out: ListResult = { items, resourceVersion: String(revision ?? listRev) }
-    if (asText) out.texts = texts
+    if (asText) out.chunks = chunks
     if (more) {
       out.continue = encodeContinue(revision ?? listRev, nextKey)
       if (remaining !== undefined && remaining > 0) out.remainingItemCount = remaining

@@ -357,8 +357,11 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
     }
     if (!table) {
       // Items as stored text: no parse and re-serialization of every object.
-      const head = `{"kind":"${t.info.listKind}","apiVersion":"${apiVersionOf(t.info)}","metadata":${JSON.stringify(listMeta)},"items":[`
-      return await reply.code(200).type(JSON_TYPE).send(Buffer.from(head + (res.texts ?? []).join(',') + ']}'))
+      const parts: Uint8Array[] = [Buffer.from(`{"kind":"${t.info.listKind}","apiVersion":"${apiVersionOf(t.info)}","metadata":${JSON.stringify(listMeta)},"items":[`)]
+      const comma = Buffer.from(',')
+      ;(res.chunks ?? []).forEach((c, i) => { if (i > 0) parts.push(comma); parts.push(...c) })
+      parts.push(Buffer.from(']}'))
+      return await reply.code(200).type(JSON_TYPE).send(Buffer.concat(parts))
     }
     const list: Obj = { kind: t.info.listKind, apiVersion: apiVersionOf(t.info), metadata: listMeta, items: res.items }
     return await sendMaybeTable(req, reply, t.info, res.items, list, res)

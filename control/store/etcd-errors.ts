@@ -4,10 +4,7 @@
  * etcd's own reason in the message ("etcdserver: mvcc: required revision has
  * been compacted"), so both are looked at.
  */
-import {
-  ClientClosedError, GRPCCancelledError, GRPCDeadlineExceededError, GRPCInternalError, GRPCInvalidArgumentError,
-  GRPCResourceExhastedError, GRPCUnavailableError, GRPCUnknownError
-} from 'etcd3'
+import { etcd3 } from './etcd3-lazy.js'
 import { StoreError } from './errors.js'
 import type { StoreErrorCode } from './errors.js'
 
@@ -27,6 +24,7 @@ const REASONS: ReadonlyArray<[RegExp, StoreErrorCode]> = [
  * try may work.
  */
 export function toStoreError (err: unknown, what: string): StoreError {
+  const { ClientClosedError, GRPCDeadlineExceededError, GRPCInvalidArgumentError } = etcd3()
   if (err instanceof StoreError) return err
   const message = err instanceof Error ? err.message : String(err)
   for (const [re, code] of REASONS) {
@@ -53,6 +51,7 @@ const NOT_APPLIED = /etcdserver: (no leader|too many requests|not capable)/
  * fresh read), as etcd's Go client does for mutations.
  */
 export function isRetriable (err: unknown, write: boolean): boolean {
+  const { GRPCCancelledError, GRPCInternalError, GRPCResourceExhastedError, GRPCUnavailableError, GRPCUnknownError } = etcd3()
   if (err instanceof StoreError) return false
   const message = err instanceof Error ? err.message : String(err)
   if (NOT_APPLIED.test(message)) return true
@@ -69,6 +68,7 @@ export function isRetriable (err: unknown, write: boolean): boolean {
  * better go to another member.
  */
 export function isEndpointFailure (err: unknown): boolean {
+  const { GRPCDeadlineExceededError, GRPCUnavailableError } = etcd3()
   if (err instanceof StoreError) return err.code === 'CTRL_ERR_STORE_UNAVAILABLE'
   const message = err instanceof Error ? err.message : String(err)
   return err instanceof GRPCUnavailableError || err instanceof GRPCDeadlineExceededError || NOT_APPLIED.test(message) ||

@@ -22,7 +22,8 @@
  * and figures: docs/store-etcd.md.
  */
 import { setMaxListeners } from 'node:events'
-import { Etcd3 } from 'etcd3'
+import type { Etcd3 } from 'etcd3'
+import { etcd3 } from './etcd3-lazy.js'
 import type { ICompare, IKeyValue, IOptions, IRangeRequest, IRangeResponse, IRequestOp, ITxnResponse } from 'etcd3'
 import { StoreError } from './errors.js'
 import { KeySpace, num, leaseOf, toKeyValue } from './etcd-codec.js'
@@ -109,7 +110,7 @@ class EtcdStore implements Store {
     setMaxListeners(0, this.#closing.signal)
     this.#keys = new KeySpace(init.prefix ?? '')
     this.#log = init.logger ?? silent
-    this.#clients = init.endpoints.map((e) => new Etcd3({
+    this.#clients = init.endpoints.map((e) => new (etcd3().Etcd3)({
       hosts: e.replace(/\/$/, ''),
       faultHandling: { host: () => passThrough, global: passThrough },
       grpcOptions: {
