@@ -76,3 +76,26 @@ export const podTemplate = (labels: Record<string, string>, image = 'weft/echo')
   metadata: { labels },
   spec: { containers: [{ name: 'c', image, ports: [{ name: 'http', containerPort: 8080 }] }] }
 })
+
+/** Acts as the kubelets: every pod of the namespace turns Running and Ready a little after it appears. */
+export function autoReady (c: { client: KubeClient }, t: ExecutionContext, delayMs = 150, namespace = 'default'): { pause: (v: boolean) => void } {
+  let stop = false; let paused = false
+  const seen = new Map<string, number>()
+  const loop = async (): Promise<void> => {
+    while (!stop) {
+      try {
+        for (const p of await pods(c.client, namespace)) {
+          if (st(p).phase === 'Running' || m(p).deletionTimestamp !== undefined) continue
+          const first = seen.get(String(m(p).uid)) ?? Date.now()
+          seen.set(String(m(p).uid), first)
+          if (!paused && Date.now() - first >= delayMs) await markRunning(c.client, p).catch(() => {})
+        }
+      } catch {}
+      await new Promise((r) => setTimeout(r, 30))
+    }
+  }
+  const done = loop()
+  t.teardown(async () => { stop = true; await done })
+  return { pause: (v) => { paused = v } }
+}
+

@@ -1,7 +1,7 @@
 /** weft controller-manager against an in-process API server: node IPAM, ReplicaSets, Deployments, garbage collection. */
 import test from 'ava'
 import type { Obj } from '../../control/client/index.js'
-import { cluster, m, markRunning, podTemplate, pods, sp, st, waitFor } from './controllers-harness.js'
+import { autoReady, cluster, m, markRunning, podTemplate, pods, sp, st, waitFor } from './controllers-harness.js'
 
 const apps = (resource: string, name?: string, subresource?: string): { group: string, version: string, resource: string, namespace: string, name?: string, subresource?: string } =>
   ({ group: 'apps', version: 'v1', resource, namespace: 'default', ...(name !== undefined ? { name } : {}), ...(subresource !== undefined ? { subresource } : {}) })
@@ -66,28 +66,6 @@ test('ReplicaSet: pods converge on spec.replicas without over-creating, status f
   await waitFor('0 pods', async () => (await pods(c.client, 'default', 'app=web')).length === 0)
   await waitFor('status 0', async () => st(await c.client.get(apps('replicasets', 'web'))).replicas === 0)
 })
-
-/** Acts as the kubelets: every pod of the namespace turns Running and Ready a little after it appears. */
-function autoReady (c: { client: import('../../control/client/index.js').KubeClient }, t: import('ava').ExecutionContext, delayMs = 150): { pause: (v: boolean) => void } {
-  let stop = false; let paused = false
-  const seen = new Map<string, number>()
-  const loop = async (): Promise<void> => {
-    while (!stop) {
-      try {
-        for (const p of await pods(c.client, 'default')) {
-          if (st(p).phase === 'Running' || m(p).deletionTimestamp !== undefined) continue
-          const first = seen.get(String(m(p).uid)) ?? Date.now()
-          seen.set(String(m(p).uid), first)
-          if (!paused && Date.now() - first >= delayMs) await markRunning(c.client, p).catch(() => {})
-        }
-      } catch {}
-      await new Promise((r) => setTimeout(r, 30))
-    }
-  }
-  const done = loop()
-  t.teardown(async () => { stop = true; await done })
-  return { pause: (v) => { paused = v } }
-}
 
 test('Deployment: first rollout, then a rolling update within maxSurge/maxUnavailable as pods turn Ready, revisions and rollout-status fields', async (t) => {
   const c = await cluster(t, { controllers: ['replicaset', 'deployment'] })
