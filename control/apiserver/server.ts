@@ -131,14 +131,17 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
     const authenticator = opts.authenticator
     app.addHook('preHandler', async (req, reply) => {
       let createName: string | undefined
+      let createMirrorPodNode: string | undefined
       if (req.method === 'POST' && Buffer.isBuffer(req.body)) {
         try {
           const body = parseBody(req.body, String(req.headers['content-type'] ?? JSON_TYPE)) as Obj
           ;(req as unknown as { parsedBody: unknown }).parsedBody = body
           createName = meta(body).name as string | undefined
+          const ann = meta(body).annotations as Record<string, unknown> | undefined
+          if (ann?.['kubernetes.io/config.mirror'] !== undefined) createMirrorPodNode = (body.spec as Obj | undefined)?.nodeName as string | undefined
         } catch {}
       }
-      const r = await checkRequest({ authenticator, lookups }, { method: req.method, url: req.url, authorization: req.headers.authorization, createName })
+      const r = await checkRequest({ authenticator, lookups }, { method: req.method, url: req.url, authorization: req.headers.authorization, createName, createMirrorPodNode })
       if (!r.allowed) {
         await reply.code(r.httpStatus).type(JSON_TYPE).send(JSON.stringify(r.body))
         return reply

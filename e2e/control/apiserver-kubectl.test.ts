@@ -283,6 +283,11 @@ test('[store] the three roles: admin writes, read-only reads, a node writes only
   t.is((await as('nodetoken', ['create', '-f', '-'], node('n1'))).code, 0)
   t.regex((await as('nodetoken', ['create', '-f', '-'], node('n2'))).err, /Forbidden/)
   t.regex((await as('nodetoken', ['create', '-f', '-'], cm('x'))).err, /Forbidden/)
+  // NodeRestriction: mirror pods of the node's static pods, bound to itself, and nothing else.
+  const pod = (name: string, node: string, mirror: boolean): string => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, ...(mirror ? { annotations: { 'kubernetes.io/config.mirror': 'abc' } } : {}) }, spec: { nodeName: node, containers: [{ name: 'c', image: 'weft/echo' }] } })
+  t.is((await as('nodetoken', ['create', '-f', '-'], pod('static-n1', 'n1', true))).code, 0)
+  t.regex((await as('nodetoken', ['create', '-f', '-'], pod('plain', 'n1', false))).err, /Forbidden/)
+  t.regex((await as('nodetoken', ['create', '-f', '-'], pod('static-n2', 'n2', true))).err, /Forbidden/)
 })
 
 test('[store] ./bin/weft apiserver: first start writes the CA, tokens and admin.kubeconfig; a restart keeps the data', async (t) => {

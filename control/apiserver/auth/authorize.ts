@@ -108,6 +108,12 @@ function nodeRule (nodeName: string, attrs: AuthorizationAttributes, lookups: Au
   if (g === '' && r === 'events' && sub === undefined && (verb === 'create' || verb === 'patch')) return allow(`nodes may ${verb} events`)
   if (g === 'events.k8s.io' && r === 'events' && sub === undefined && (verb === 'create' || verb === 'patch')) return allow(`nodes may ${verb} events`)
 
+  // NodeRestriction: a node may create mirror pods of its static pods, bound to itself.
+  if (g === '' && r === 'pods' && sub === undefined && verb === 'create') {
+    const mirror = (attrs as { mirrorPodNode?: string }).mirrorPodNode
+    if (mirror === undefined) return deny(`node ${node} can only create mirror pods (annotation kubernetes.io/config.mirror)`)
+    return mirror === nodeName ? allow(`node ${node} may create mirror pods bound to itself`) : deny(`node ${node} can only create mirror pods bound to itself`)
+  }
   const podStatus = g === '' && r === 'pods' && sub === 'status' && (verb === 'update' || verb === 'patch')
   const podDelete = g === '' && r === 'pods' && sub === undefined && verb === 'delete'
   if (podStatus || podDelete) {

@@ -28,6 +28,8 @@ export interface GuardRequest {
   query?: Query
   /** For create: metadata.name of the object in the body. */
   createName?: string | undefined
+  /** For a pod create: spec.nodeName when the body is a mirror pod (annotation kubernetes.io/config.mirror). */
+  createMirrorPodNode?: string | undefined
 }
 
 export interface StatusFailure {
@@ -69,6 +71,7 @@ export async function checkRequest (
     throw err
   }
   if (attrs.verb === 'create' && attrs.name === undefined && req.createName !== undefined && req.createName !== '') attrs.name = req.createName
+  if (attrs.verb === 'create' && req.createMirrorPodNode !== undefined && req.createMirrorPodNode !== '') attrs.mirrorPodNode = req.createMirrorPodNode
   try {
     const d = await authorize(user, attrs, deps.lookups)
     if (d.allowed) return { allowed: true, user, attrs, reason: d.reason }

@@ -41,6 +41,8 @@ export interface RequestAttributes {
   nonResourcePath?: string
   /** The API version of a resource request (informative; authorization ignores it). */
   apiVersion?: string
+  /** For a pod create: the node a mirror pod (annotation kubernetes.io/config.mirror) is bound to. */
+  mirrorPodNode?: string
 }
 
 export type Query = URLSearchParams | Record<string, string | readonly string[] | undefined>
