@@ -4,6 +4,7 @@
  * the least useful pods first, writes status, and uses expectations so a sync
  * that runs before the cache has seen its own creations does not create again.
  */
+import { matchesLabelSelectorObject } from '../apiserver/index.js'
 import { KubeApiError } from '../client/index.js'
 import type { Obj } from '../client/index.js'
 import { QueueController } from './controller.js'
@@ -11,7 +12,7 @@ import type { ControllerContext } from './controller.js'
 import type { SharedInformer } from './informers.js'
 import {
   conditionOf, controllerRefOf, isDeleting, isObj, isPodActive, isPodAvailable, isPodReady, keyOf, labelsOf,
-  meta, nameOf, nsOf, spec, splitKey, status, uidOf
+  meta, nameOf, nsOf, ownerRefsOf, spec, splitKey, status, uidOf
 } from './util.js'
 
 /** Upstream's burst of pod creations per sync (slow start grows 1, 2, 4 … up to it). */
@@ -81,6 +82,9 @@ export class ReplicaSetController extends QueueController {
   /** owner uid → pod keys it controls (every pod, active or not). */
   readonly #byOwner = new Map<string, Set<string>>()
   readonly #expect = new Map<string, Expectation>()
+  /** namespace → keys of pods without a controller reference (adoption candidates). */
+  readonly #orphans = new Map<string, Set<string>>()
+  #released = new Set<string>()
 
   constructor (ctx: ControllerContext, opts: ReplicaSetControllerOptions = {}) {
     super('replicaset', ctx, opts.workers ?? 5)
@@ -101,11 +105,21 @@ export class ReplicaSetController extends QueueController {
         const oldRef = controllerRefOf(old)
         if (oldRef !== undefined && oldRef.uid !== controllerRefOf(p)?.uid) this.#enqueueUid(nsOf(old), oldRef.uid)
       },
-      onDelete: (p) => { this.#index(undefined, p); this.#observed(p, 'del') }
+      onDelete: (p) => { this.#index(undefined, p); this.#orphans.get(nsOf(p))?.delete(keyOf(p)); this.#observed(p, 'del') }
     })
   }
 
   #index (p: Obj | undefined, old: Obj | undefined): void {
+    if (old !== undefined) this.#orphans.get(nsOf(old))?.delete(keyOf(old))
+    if (p !== undefined && controllerRefOf(p) === undefined && isPodActive(p)) {
+      let o = this.#orphans.get(nsOf(p))
+      if (o === undefined) this.#orphans.set(nsOf(p), o = new Set())
+      o.add(keyOf(p))
+      // An orphan may be adopted by a ReplicaSet whose selector matches it.
+      for (const rs of this.#rs.cache.values()) {
+        if (nsOf(rs) === nsOf(p) && matchesLabelSelectorObject(spec(rs).selector as Parameters<typeof matchesLabelSelectorObject>[0], labelsOf(p))) this.queue.add(keyOf(rs))
+      }
+    }
     const oldUid = old !== undefined ? controllerRefOf(old)?.uid : undefined
     const newUid = p !== undefined ? controllerRefOf(p)?.uid : undefined
     if (old !== undefined && oldUid !== undefined && oldUid !== newUid) this.#byOwner.get(oldUid)?.delete(keyOf(old))
@@ -172,7 +186,9 @@ export class ReplicaSetController extends QueueController {
   protected async sync (key: string): Promise<void> {
     const rs = this.#rs.get(key)
     if (rs === undefined) { this.#expect.delete(key); return }
-    const pods = this.podsOf(rs)
+    if (!isDeleting(rs)) await this.#claim(rs)
+    const pods = this.podsOf(rs).filter((p) => !this.#released.has(keyOf(p)))
+    this.#released.clear()
     const want = Number(spec(rs).replicas ?? 1)
     if (this.#satisfied(key) && !isDeleting(rs)) {
       const diff = pods.length - want
@@ -180,6 +196,34 @@ export class ReplicaSetController extends QueueController {
       else if (diff > 0) await this.#delete(key, [...pods].sort(compareForDeletion).slice(0, diff))
     }
     await this.#writeStatus(rs, this.podsOf(rs))
+  }
+
+  /**
+   * ControllerRefManager.ClaimPods: adopt active orphan pods the selector
+   * matches, release owned pods whose labels no longer match it. Both are
+   * patches guarded by the pod's resourceVersion.
+   */
+  async #claim (rs: Obj): Promise<void> {
+    const sel = spec(rs).selector as Parameters<typeof matchesLabelSelectorObject>[0]
+    if (sel === undefined || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0)) return
+    const ref = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: nameOf(rs), uid: uidOf(rs), controller: true, blockOwnerDeletion: true }
+    const patchRefs = async (p: Obj, refs: unknown[]): Promise<void> => {
+      try {
+        await this.ctx.client.patch({ resource: 'pods', namespace: nsOf(p), name: nameOf(p) }, { metadata: { resourceVersion: meta(p).resourceVersion, ownerReferences: refs } })
+      } catch (e) { if (!(e instanceof KubeApiError && (e.notFound || e.conflict))) throw e }
+    }
+    for (const k of [...this.#orphans.get(nsOf(rs)) ?? []]) {
+      const p = this.#pods.get(k)
+      if (p === undefined || !isPodActive(p) || controllerRefOf(p) !== undefined || !matchesLabelSelectorObject(sel, labelsOf(p))) continue
+      await patchRefs(p, [...ownerRefsOf(p), ref])
+      this.log.info({ rs: keyOf(rs), pod: k }, 'adopted pod')
+    }
+    for (const p of this.podsOf(rs)) {
+      if (matchesLabelSelectorObject(sel, labelsOf(p))) continue
+      this.#released.add(keyOf(p))
+      await patchRefs(p, ownerRefsOf(p).filter((r) => r.uid !== uidOf(rs)))
+      this.log.info({ rs: keyOf(rs), pod: keyOf(p) }, 'released pod whose labels no longer match')
+    }
   }
 
   async #create (key: string, rs: Obj, n: number): Promise<void> {

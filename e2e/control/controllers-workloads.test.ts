@@ -67,6 +67,26 @@ test('ReplicaSet: pods converge on spec.replicas without over-creating, status f
   await waitFor('status 0', async () => st(await c.client.get(apps('replicasets', 'web'))).replicas === 0)
 })
 
+test('ReplicaSet adopts matching orphan pods and releases a pod relabelled out of its selector', async (t) => {
+  const c = await cluster(t, { controllers: ['replicaset'] })
+  for (const n of ['bare-1', 'bare-2']) await c.client.create({ resource: 'pods', namespace: 'default' }, { metadata: { name: n, labels: { app: 'adopt' } }, spec: podTemplate({}).spec as Obj })
+  await c.client.create(apps('replicasets'), { metadata: { name: 'ad' }, spec: { replicas: 3, selector: { matchLabels: { app: 'adopt' } }, template: podTemplate({ app: 'adopt' }) } })
+  const rs = await c.client.get(apps('replicasets', 'ad'))
+  const owned = await waitFor('3 owned pods', async () => {
+    const l = await pods(c.client, 'default', 'app=adopt')
+    return l.length === 3 && l.every((p) => ((m(p).ownerReferences ?? []) as Obj[]).some((r) => r.uid === m(rs).uid && r.controller === true)) ? l : undefined
+  })
+  t.deepEqual(owned.map((p) => String(m(p).name)).filter((n) => n.startsWith('bare-')).sort(), ['bare-1', 'bare-2'], 'the orphans were adopted, one pod created')
+  await new Promise((r) => setTimeout(r, 300))
+  t.is((await pods(c.client, 'default', 'app=adopt')).length, 3)
+  // Relabel bare-1 out of the selector: released (no owner) and replaced.
+  await c.client.patch({ resource: 'pods', namespace: 'default', name: 'bare-1' }, { metadata: { labels: { app: 'debug' } } })
+  await waitFor('released', async () => ((m(await c.client.get({ resource: 'pods', namespace: 'default', name: 'bare-1' })).ownerReferences ?? []) as unknown[]).length === 0)
+  await waitFor('replaced', async () => (await pods(c.client, 'default', 'app=adopt')).length === 3)
+  await new Promise((r) => setTimeout(r, 300))
+  t.is((await pods(c.client, 'default', 'app=adopt')).length, 3)
+})
+
 test('Deployment: first rollout, then a rolling update within maxSurge/maxUnavailable as pods turn Ready, revisions and rollout-status fields', async (t) => {
   const c = await cluster(t, { controllers: ['replicaset', 'deployment'] })
   const kubelet = autoReady(c, t)
