@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { KubeClient } from '../client/index.js'
 import type { InformerHub } from './informers.js'
 import { WorkQueue, runWorkers } from './queue.js'
+import { EventRecorder } from './events.js'
 
 export interface ControllerContext {
   client: KubeClient
@@ -14,10 +15,13 @@ export abstract class QueueController {
   readonly queue: WorkQueue
   #running: Promise<void> | undefined
   protected readonly log: Logger
+  protected readonly events: EventRecorder
 
-  constructor (readonly name: string, protected readonly ctx: ControllerContext, protected readonly workers = 1) {
+  /** `component`: the event source upstream's controller uses (e.g. replicaset-controller). */
+  constructor (readonly name: string, protected readonly ctx: ControllerContext, protected readonly workers = 1, component = `${name}-controller`) {
     this.queue = new WorkQueue()
     this.log = ctx.log.child({ controller: name })
+    this.events = new EventRecorder(ctx.client, component, this.log)
   }
 
   /** Reconciles one key; throwing retries it with backoff. */

@@ -21,6 +21,7 @@ export const REVISION = 'deployment.kubernetes.io/revision'
 export const DESIRED_REPLICAS = 'deployment.kubernetes.io/desired-replicas'
 export const MAX_REPLICAS = 'deployment.kubernetes.io/max-replicas'
 export const HASH_LABEL = 'pod-template-hash'
+const DEPLOY_KIND = { apiVersion: 'apps/v1', kind: 'Deployment' }
 
 const rsRef = (ns: string, name?: string, subresource?: string): { group: string, version: string, resource: string, namespace: string, name?: string, subresource?: string } =>
   ({ group: 'apps', version: 'v1', resource: 'replicasets', namespace: ns, ...(name !== undefined ? { name } : {}), ...(subresource !== undefined ? { subresource } : {}) })
@@ -172,6 +173,7 @@ export class DeploymentController extends QueueController {
     try {
       const rs = await this.ctx.client.create(rsRef(nsOf(d)), body)
       this.log.info({ deployment: keyOf(d), replicaset: name, replicas }, 'created ReplicaSet')
+      this.events.event(d, DEPLOY_KIND, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${name} from 0 to ${replicas}`)
       return rs
     } catch (e) {
       if (!(e instanceof KubeApiError && e.alreadyExists)) throw e
@@ -191,6 +193,7 @@ export class DeploymentController extends QueueController {
       spec: { replicas: n }
     })
     this.log.info({ deployment: keyOf(d), replicaset: nameOf(rs), from: replicasOf(rs), to: n }, 'scaled ReplicaSet')
+    this.events.event(d, DEPLOY_KIND, 'Normal', 'ScalingReplicaSet', `Scaled ${n > replicasOf(rs) ? 'up' : 'down'} replica set ${nameOf(rs)} from ${replicasOf(rs)} to ${n}`)
   }
 
   /** upstream scale(): one active RS takes all; a saturated new RS retires the old; else proportional. */

@@ -76,7 +76,7 @@ export class NodeLifecycleController extends QueueController {
   #timer: NodeJS.Timeout | undefined
 
   constructor (ctx: ControllerContext, opts: NodeLifecycleOptions) {
-    super('nodelifecycle', ctx, 4)
+    super('nodelifecycle', ctx, 4, 'node-controller')
     this.#opts = opts
     this.#nodes = ctx.hub.shared({ resource: 'nodes' })
     this.#leases = ctx.hub.shared({ group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace: 'kube-node-lease' })
@@ -181,6 +181,7 @@ export class NodeLifecycleController extends QueueController {
       next.push({ type: 'Ready', status: 'Unknown', reason: 'NodeStatusNeverUpdated', message: 'Kubelet never posted node status.', lastHeartbeatTime: t, lastTransitionTime: t })
     }
     this.log.info({ node: nameOf(node) }, 'node stopped posting status: Ready Unknown')
+    this.events.event(node, { apiVersion: 'v1', kind: 'Node' }, 'Normal', 'NodeNotReady', `Node ${nameOf(node)} status is now: NodeNotReady`)
     return await this.ctx.client.patch({ resource: 'nodes', name: nameOf(node), subresource: 'status' }, { status: { conditions: next } })
   }
 
@@ -224,6 +225,7 @@ export class NodeLifecycleController extends QueueController {
         // No kubelet will finish a graceful deletion on a dead node: delete outright.
         await this.ctx.client.delete({ resource: 'pods', namespace: nsOf(p), name: nameOf(p) }, { ...(dead ? { gracePeriodSeconds: 0 } : {}), preconditions: { uid: uidOf(p) } })
         this.log.info({ node: nameOf(node), pod: k }, 'evicted pod (NoExecute taint)')
+        this.events.event(p, { apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${k}`)
       } catch (e) { if (!(e instanceof KubeApiError && (e.notFound || e.conflict))) throw e }
     }
     if (next !== Infinity) this.queue.addAfter(nameOf(node), next - now + 10)

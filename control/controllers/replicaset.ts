@@ -17,6 +17,7 @@ import {
 
 /** Upstream's burst of pod creations per sync (slow start grows 1, 2, 4 … up to it). */
 const BURST = 500
+const RS_KIND = { apiVersion: 'apps/v1', kind: 'ReplicaSet' }
 const EXPECTATIONS_TTL_MS = 5 * 60_000
 
 const phaseRank = (p: Obj): number => {
@@ -186,14 +187,16 @@ export class ReplicaSetController extends QueueController {
   protected async sync (key: string): Promise<void> {
     const rs = this.#rs.get(key)
     if (rs === undefined) { this.#expect.delete(key); return }
-    if (!isDeleting(rs)) await this.#claim(rs)
-    const pods = this.podsOf(rs).filter((p) => !this.#released.has(keyOf(p)))
+    const adopted = isDeleting(rs) ? [] : await this.#claim(rs)
+    const owned = this.podsOf(rs).filter((p) => !this.#released.has(keyOf(p)))
     this.#released.clear()
+    // Adopted pods count now, before the cache shows their new ownerReference.
+    const pods = [...owned, ...adopted.filter((a) => !owned.some((p) => keyOf(p) === keyOf(a)))]
     const want = Number(spec(rs).replicas ?? 1)
     if (this.#satisfied(key) && !isDeleting(rs)) {
       const diff = pods.length - want
       if (diff < 0) await this.#create(key, rs, Math.min(-diff, BURST))
-      else if (diff > 0) await this.#delete(key, [...pods].sort(compareForDeletion).slice(0, diff))
+      else if (diff > 0) await this.#delete(key, rs, [...pods].sort(compareForDeletion).slice(0, diff))
     }
     await this.#writeStatus(rs, this.podsOf(rs))
   }
@@ -203,19 +206,23 @@ export class ReplicaSetController extends QueueController {
    * matches, release owned pods whose labels no longer match it. Both are
    * patches guarded by the pod's resourceVersion.
    */
-  async #claim (rs: Obj): Promise<void> {
+  async #claim (rs: Obj): Promise<Obj[]> {
+    const adopted: Obj[] = []
     const sel = spec(rs).selector as Parameters<typeof matchesLabelSelectorObject>[0]
-    if (sel === undefined || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0)) return
+    if (sel === undefined || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0)) return adopted
     const ref = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: nameOf(rs), uid: uidOf(rs), controller: true, blockOwnerDeletion: true }
-    const patchRefs = async (p: Obj, refs: unknown[]): Promise<void> => {
+    const patchRefs = async (p: Obj, refs: unknown[]): Promise<Obj | undefined> => {
       try {
-        await this.ctx.client.patch({ resource: 'pods', namespace: nsOf(p), name: nameOf(p) }, { metadata: { resourceVersion: meta(p).resourceVersion, ownerReferences: refs } })
+        return await this.ctx.client.patch({ resource: 'pods', namespace: nsOf(p), name: nameOf(p) }, { metadata: { resourceVersion: meta(p).resourceVersion, ownerReferences: refs } })
       } catch (e) { if (!(e instanceof KubeApiError && (e.notFound || e.conflict))) throw e }
+      return undefined
     }
     for (const k of [...this.#orphans.get(nsOf(rs)) ?? []]) {
       const p = this.#pods.get(k)
       if (p === undefined || !isPodActive(p) || controllerRefOf(p) !== undefined || !matchesLabelSelectorObject(sel, labelsOf(p))) continue
-      await patchRefs(p, [...ownerRefsOf(p), ref])
+      const got = await patchRefs(p, [...ownerRefsOf(p), ref])
+      if (got === undefined) continue
+      adopted.push(got)
       this.log.info({ rs: keyOf(rs), pod: k }, 'adopted pod')
     }
     for (const p of this.podsOf(rs)) {
@@ -224,6 +231,7 @@ export class ReplicaSetController extends QueueController {
       await patchRefs(p, ownerRefsOf(p).filter((r) => r.uid !== uidOf(rs)))
       this.log.info({ rs: keyOf(rs), pod: keyOf(p) }, 'released pod whose labels no longer match')
     }
+    return adopted
   }
 
   async #create (key: string, rs: Obj, n: number): Promise<void> {
@@ -249,24 +257,28 @@ export class ReplicaSetController extends QueueController {
     while (done < n && failure === undefined) {
       const size = Math.min(batch, n - done)
       const results = await Promise.allSettled(Array.from({ length: size }, async () => await this.ctx.client.create({ resource: 'pods', namespace }, pod)))
-      for (const r of results) if (r.status === 'rejected') { failure ??= r.reason; e.add-- }
+      for (const r of results) {
+        if (r.status === 'rejected') { failure ??= r.reason; e.add--; continue }
+        this.events.event(rs, RS_KIND, 'Normal', 'SuccessfulCreate', `Created pod: ${nameOf(r.value)}`)
+      }
       done += size
       batch *= 2
     }
     // Creations never attempted are not expected.
     e.add -= n - done
     if (failure !== undefined) {
-      if (failure instanceof KubeApiError && failure.status === 403) this.log.warn({ rs: key, err: failure.message }, 'pod creation forbidden')
+      this.events.event(rs, RS_KIND, 'Warning', 'FailedCreate', `Error creating: ${(failure as Error).message}`)
       throw failure
     }
   }
 
-  async #delete (key: string, pods: Obj[]): Promise<void> {
+  async #delete (key: string, rs: Obj, pods: Obj[]): Promise<void> {
     const e: Expectation = { add: 0, del: new Set(pods.map(keyOf)), at: Date.now() }
     this.#expect.set(key, e)
     const results = await Promise.allSettled(pods.map(async (p) => {
       try {
         await this.ctx.client.delete({ resource: 'pods', namespace: nsOf(p), name: nameOf(p) }, { preconditions: { uid: uidOf(p) } })
+        this.events.event(rs, RS_KIND, 'Normal', 'SuccessfulDelete', `Deleted pod: ${nameOf(p)}`)
       } catch (err) {
         e.del.delete(keyOf(p))
         if (err instanceof KubeApiError && (err.notFound || err.conflict)) return

@@ -38,6 +38,10 @@ test('kubectl rollout status / set image / rollout history / rollout undo / scal
   const rs = await k('get', 'rs', '-o', 'name')
   t.is(rs.trim().split('\n').length, 2, rs)
   t.is(st(JSON.parse(await k('get', 'deployment', 'web', '-o', 'json')) as Obj).availableReplicas, 5)
+  const describe = await k('describe', 'deployment', 'web')
+  t.regex(describe, /ScalingReplicaSet\s+.*Scaled up replica set web-\w+ from \d+ to 5/)
+  const rsName = rs.trim().split('\n')[0]?.replace('replicaset.apps/', '') ?? ''
+  t.regex(await k('get', 'events', '--field-selector', `involvedObject.name=${rsName}`), /SuccessfulCreate|SuccessfulDelete/)
   await k('delete', 'deployment', 'web')
   const until = Date.now() + 15_000
   let left = ''
