@@ -267,7 +267,12 @@ export class DeploymentController extends QueueController {
     const updating: Cond = { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` }
     let prog: Cond
     let bump = false
-    if (complete) {
+    if (spec(d).paused === true) {
+      // No progress deadline while paused (upstream's DeploymentPaused condition).
+      prog = { type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' }
+    } else if (prev?.reason === 'DeploymentPaused' && !complete) {
+      prog = { type: 'Progressing', status: 'Unknown', reason: 'DeploymentResumed', message: 'Deployment is resumed' }
+    } else if (complete) {
       prog = { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` }
     } else if (!moved && prev?.reason === 'ProgressDeadlineExceeded' && prev.message === `ReplicaSet "${rsName}" has timed out progressing.`) {
       prog = prev as unknown as Cond

@@ -31,12 +31,22 @@ test('kubectl rollout status / set image / rollout history / rollout undo / scal
   const d = JSON.parse(await k('get', 'deployment', 'web', '-o', 'json')) as Obj
   t.is((m(d).annotations as Obj)['deployment.kubernetes.io/revision'], '3')
   t.is(((((d.spec as Obj).template as Obj).spec as Obj).containers as Obj[])[0]?.image, 'weft/echo')
+  // Paused: template changes wait; resume rolls them out.
+  await k('rollout', 'pause', 'deployment/web')
+  await k('set', 'env', 'deployment/web', 'MODE=paused')
+  await new Promise((r) => setTimeout(r, 800))
+  const paused = JSON.parse(await k('get', 'deployment', 'web', '-o', 'json')) as Obj
+  t.is((m(paused).annotations as Obj)['deployment.kubernetes.io/revision'], '3', 'no new revision while paused')
+  t.like(((st(paused).conditions ?? []) as Obj[]).find((x) => x.type === 'Progressing'), { status: 'Unknown', reason: 'DeploymentPaused' })
+  await k('rollout', 'resume', 'deployment/web')
+  await k('rollout', 'status', 'deployment/web', '--timeout=30s')
+  t.is((m(JSON.parse(await k('get', 'deployment', 'web', '-o', 'json')) as Obj).annotations as Obj)['deployment.kubernetes.io/revision'], '4')
   await k('scale', 'deployment/web', '--replicas=5')
   await k('rollout', 'status', 'deployment/web', '--timeout=30s')
   const wide = await k('get', 'deployment', 'web')
   t.regex(wide, /web\s+5\/5\s+5\s+5/)
   const rs = await k('get', 'rs', '-o', 'name')
-  t.is(rs.trim().split('\n').length, 2, rs)
+  t.is(rs.trim().split('\n').length, 3, rs)
   t.is(st(JSON.parse(await k('get', 'deployment', 'web', '-o', 'json')) as Obj).availableReplicas, 5)
   const describe = await k('describe', 'deployment', 'web')
   t.regex(describe, /ScalingReplicaSet\s+.*Scaled up replica set web-\w+ from \d+ to 5/)
