@@ -559,6 +559,7 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
     } catch (e) { log.warn({ err: e }, 'allocation repair failed; will retry at next start') }
   }
   await started()
+  await registry.namespaces.start()
 
   return {
     app,
@@ -566,6 +567,7 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
     hub,
     metrics,
     close: async () => {
+      registry.namespaces.stop()
       hub.close()
       await app.close()
     }
