@@ -216,3 +216,19 @@ test('garbage collector: background cascade from a Deployment, orphaning keeps t
   await waitFor('dangling collected', async () => { try { await c.client.get({ resource: 'configmaps', namespace: 'default', name: 'dangling' }); return false } catch { return true } })
   t.pass()
 })
+
+test('Deployment: a rollout whose pods never turn Ready reports ProgressDeadlineExceeded after progressDeadlineSeconds', async (t) => {
+  const c = await cluster(t, { controllers: ['replicaset', 'deployment'] })
+  await c.client.create(apps('deployments'), { metadata: { name: 'slow' }, spec: { replicas: 2, progressDeadlineSeconds: 1, selector: { matchLabels: { app: 'slow' } }, template: podTemplate({ app: 'slow' }) } })
+  const t0 = Date.now()
+  const cond = await waitFor('deadline exceeded', async () => {
+    const d = await c.client.get(apps('deployments', 'slow'))
+    return ((st(d).conditions ?? []) as Obj[]).find((x) => x.type === 'Progressing' && x.reason === 'ProgressDeadlineExceeded')
+  }, 10_000)
+  t.true(Date.now() - t0 >= 900, 'not before the deadline')
+  t.is(cond.status, 'False')
+  t.regex(String(cond.message), /^ReplicaSet "slow-\w+" has timed out progressing\.$/)
+  // Progress again (pods Ready) ⇒ back to progressing, then complete.
+  for (const p of await pods(c.client, 'default', 'app=slow')) await markRunning(c.client, p)
+  await waitFor('complete', async () => ((st(await c.client.get(apps('deployments', 'slow'))).conditions ?? []) as Obj[]).some((x) => x.type === 'Progressing' && x.reason === 'NewReplicaSetAvailable'))
+})
