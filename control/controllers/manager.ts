@@ -98,7 +98,7 @@ export async function startControllerManager (opts: ControllerManagerOptions, lo
   if (enabled.has('nodeipam') && opts.allocateNodeCidrs) new NodeCidrAllocator({ clusterCidrs, maskSizeV4: opts.nodeCidrMaskSizeIpv4, maskSizeV6: opts.nodeCidrMaskSizeIpv6 }) // eslint-disable-line no-new
   else for (const c of clusterCidrs) parseCidr(c)
   const client = await KubeClient.fromKubeconfig(opts.kubeconfig, { userAgent: 'weft-controller-manager' })
-  const hub = new InformerHub(client, (what, e) => { log.debug({ resource: what, err: (e as Error).message }, 'informer error') })
+  const hub = new InformerHub(client, (what, e) => { log.warn({ resource: what, err: (e as Error).message }, 'list/watch failed; retrying') })
   const ctx: ControllerContext = { client, hub, log }
   const controllers = new Map<ControllerName, Startable>()
   if (enabled.has('nodeipam') && opts.allocateNodeCidrs) {
