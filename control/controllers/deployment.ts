@@ -5,6 +5,7 @@
  * proportional scaling mid-rollout, history cleanup and the status kubectl
  * rollout status reads.
  */
+import { matchesLabelSelectorObject } from '../apiserver/index.js'
 import { KubeApiError } from '../client/index.js'
 import type { Obj } from '../client/index.js'
 import { QueueController } from './controller.js'
@@ -14,7 +15,7 @@ import { maxUnavailable, newRsReplicas, podTemplateHash, proportionalScale, reso
 import type { IntOrString } from './rollout.js'
 import {
   annotationsOf, canonical, conditionOf, controllerRefOf, isDeleting, isObj, keyOf, labelsOf, meta, nameOf, nsOf,
-  rfc3339, spec, status, uidOf
+  ownerRefsOf, rfc3339, spec, status, uidOf
 } from './util.js'
 
 export const REVISION = 'deployment.kubernetes.io/revision'
@@ -65,7 +66,12 @@ export class DeploymentController extends QueueController {
     })
     const owner = (rs: Obj): void => {
       const ref = controllerRefOf(rs)
-      if (ref?.kind === 'Deployment') this.queue.add(`${nsOf(rs)}/${ref.name}`)
+      if (ref?.kind === 'Deployment') { this.queue.add(`${nsOf(rs)}/${ref.name}`); return }
+      if (ref !== undefined || isDeleting(rs)) return
+      // An orphan: any Deployment whose selector matches may adopt it.
+      for (const d of this.#deploys.cache.values()) {
+        if (nsOf(d) === nsOf(rs) && matchesLabelSelectorObject(spec(d).selector as Parameters<typeof matchesLabelSelectorObject>[0], labelsOf(rs))) this.queue.add(keyOf(d))
+      }
     }
     this.#rs.addHandlers({ onAdd: owner, onUpdate: (o, old) => { owner(o); owner(old) }, onDelete: owner })
   }
@@ -84,7 +90,7 @@ export class DeploymentController extends QueueController {
     const d = this.#deploys.get(key)
     if (d === undefined || isDeleting(d)) return
     this.log.debug({ deployment: key, generation: meta(d).generation }, 'sync')
-    const all = this.#replicaSetsOf(d)
+    const all = [...this.#replicaSetsOf(d), ...await this.#adopt(d)]
     const tk = templateKey(spec(d).template)
     const matching = all.filter((rs) => templateKey(spec(rs).template) === tk).sort((a, b) => createdOf(a) - createdOf(b))
     let newRs = matching[0]
@@ -134,6 +140,23 @@ export class DeploymentController extends QueueController {
     if (newRs !== undefined) newRs = await this.#syncRevision(d, newRs, maxOldRev)
     if (!changed && newRs !== undefined) await this.#cleanup(d, old)
     await this.#writeStatus(d, newRs, old, replicas, unavailable, changed)
+  }
+
+  /** ControllerRefManager.ClaimReplicaSets: orphan ReplicaSets the selector matches become ours. */
+  async #adopt (d: Obj): Promise<Obj[]> {
+    const sel = spec(d).selector as Parameters<typeof matchesLabelSelectorObject>[0]
+    if (sel === undefined || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0)) return []
+    const out: Obj[] = []
+    for (const rs of this.#rs.cache.values()) {
+      if (nsOf(rs) !== nsOf(d) || controllerRefOf(rs) !== undefined || isDeleting(rs) || !matchesLabelSelectorObject(sel, labelsOf(rs))) continue
+      try {
+        out.push(await this.ctx.client.patch(rsRef(nsOf(rs), nameOf(rs)), {
+          metadata: { resourceVersion: meta(rs).resourceVersion, ownerReferences: [...ownerRefsOf(rs), { apiVersion: 'apps/v1', kind: 'Deployment', name: nameOf(d), uid: uidOf(d), controller: true, blockOwnerDeletion: true }] }
+        }))
+        this.log.info({ deployment: keyOf(d), replicaset: nameOf(rs) }, 'adopted ReplicaSet')
+      } catch (e) { if (!(e instanceof KubeApiError && (e.notFound || e.conflict))) throw e }
+    }
+    return out
   }
 
   /** Bumps a re-used (rolled-back-to) ReplicaSet's revision above every old one, and the Deployment's annotation. */

@@ -232,3 +232,26 @@ test('Deployment: a rollout whose pods never turn Ready reports ProgressDeadline
   for (const p of await pods(c.client, 'default', 'app=slow')) await markRunning(c.client, p)
   await waitFor('complete', async () => ((st(await c.client.get(apps('deployments', 'slow'))).conditions ?? []) as Obj[]).some((x) => x.type === 'Progressing' && x.reason === 'NewReplicaSetAvailable'))
 })
+
+test('Deployment deleted with --cascade=orphan and created again adopts its ReplicaSet and keeps the pods', async (t) => {
+  const c = await cluster(t, { controllers: ['replicaset', 'deployment', 'garbagecollector'] })
+  autoReady(c, t)
+  const body = { metadata: { name: 'keep' }, spec: { replicas: 2, selector: { matchLabels: { app: 'keep' } }, template: podTemplate({ app: 'keep' }) } }
+  await c.client.create(apps('deployments'), body)
+  await waitFor('available', async () => st(await c.client.get(apps('deployments', 'keep'))).availableReplicas === 2)
+  const before = (await pods(c.client, 'default', 'app=keep')).map((p) => String(m(p).name)).sort()
+  await c.client.delete(apps('deployments', 'keep'), { propagationPolicy: 'Orphan' })
+  await waitFor('orphaned RS', async () => {
+    const l = (await c.client.list(apps('replicasets'))).items
+    return l.length === 1 && ((m(l[0] as Obj).ownerReferences ?? []) as unknown[]).length === 0 && await c.client.get(apps('deployments', 'keep')).then(() => false, () => true)
+  })
+  const d2 = await c.client.create(apps('deployments'), body)
+  const rs = await waitFor('adopted', async () => {
+    const l = (await c.client.list(apps('replicasets'))).items
+    return l.length === 1 && ((m(l[0] as Obj).ownerReferences ?? []) as Obj[]).some((r) => r.uid === m(d2).uid && r.controller === true) ? l[0] : undefined
+  })
+  await waitFor('available again', async () => { const s = st(await c.client.get(apps('deployments', 'keep'))); return s.availableReplicas === 2 && s.updatedReplicas === 2 })
+  t.deepEqual((await pods(c.client, 'default', 'app=keep')).map((p) => String(m(p).name)).sort(), before, 'same pods')
+  t.is((await c.client.list(apps('replicasets'))).items.length, 1)
+  t.truthy(rs)
+})
