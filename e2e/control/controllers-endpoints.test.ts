@@ -146,6 +146,23 @@ test('a pod without a toleration for a user NoExecute taint is evicted (graceful
   t.is(m(await c.client.get({ resource: 'pods', namespace: 'default', name: 'q' })).deletionTimestamp, undefined)
 })
 
+test('a kubelet reporting Ready=False gets the not-ready taints (while heartbeats are fresh), removed when it reports Ready again', async (t) => {
+  const c = await cluster(t, { controllers: ['nodelifecycle'], nodeMonitorGracePeriodMs: 60_000 })
+  const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+  await c.client.create({ resource: 'nodes' }, { metadata: { name: 'n1' } })
+  await c.client.patch({ resource: 'nodes', name: 'n1', subresource: 'status' }, { status: { conditions: [{ type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'cni config uninitialized', lastHeartbeatTime: now(), lastTransitionTime: now() }] } })
+  const n = await waitFor('not-ready taints', async () => {
+    const x = await c.client.get({ resource: 'nodes', name: 'n1' })
+    return ((sp(x).taints ?? []) as Obj[]).length === 2 ? x : undefined
+  })
+  t.deepEqual(((sp(n).taints as Obj[]).map((x) => `${String(x.key)}:${String(x.effect)}`)).sort(), ['node.kubernetes.io/not-ready:NoExecute', 'node.kubernetes.io/not-ready:NoSchedule'])
+  t.truthy((sp(n).taints as Obj[]).find((x) => x.effect === 'NoExecute')?.timeAdded)
+  t.is(((st(n).conditions as Obj[])[0] as Obj).reason, 'KubeletNotReady', 'the kubelet\'s own condition is left alone')
+  await c.client.patch({ resource: 'nodes', name: 'n1', subresource: 'status' }, { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: now(), lastTransitionTime: now() }] } })
+  await waitFor('taints removed', async () => ((sp(await c.client.get({ resource: 'nodes', name: 'n1' })).taints ?? []) as unknown[]).length === 0)
+  t.pass()
+})
+
 test('pods bound to a deleted node are force-deleted after the grace period (PodGC)', async (t) => {
   const c = await cluster(t, { controllers: ['nodelifecycle'], nodeMonitorGracePeriodMs: 1000 })
   await c.client.create({ resource: 'nodes' }, { metadata: { name: 'gone' } })
