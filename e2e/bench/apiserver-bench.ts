@@ -8,7 +8,8 @@
  *  - memory: the server process's RSS holding the 10,000 pods (after the lists), and its peak (VmHWM); again after the
  *    watch fan-out (100 slow readers make the server buffer ~140 MB of events, which the allocator keeps);
  *  - etcd only: the same etcd's own write ceiling (`etcdctl check perf --load=l`, 60 s) and our ratio to it.
- * BENCH_EMBEDDED=0 / BENCH_ETCD=0 skip a backend, BENCH_CEILING=0 the 60 s etcd ceiling, BENCH_PODS sets the count.
+ * BENCH_EMBEDDED=0 / BENCH_ETCD=0 skip a backend, BENCH_CEILING=0 the 60 s etcd ceiling, BENCH_PODS sets the count,
+ * BENCH_IN_FLIGHT the requests in flight (64).
  * Issue 3's targets: embedded >= 3000 creates/s with p99 < 50 ms and < 200 MB with 10k pods; etcd >= 0.5x its ceiling.
  */
 import * as fs from 'node:fs'
@@ -28,7 +29,7 @@ const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 
 const PODS = Number(process.env.BENCH_PODS ?? 10_000)
-const IN_FLIGHT = 64
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 64)
 const WATCHERS = 100
 const WATCH_EVENTS = 1000
 
