@@ -1,7 +1,8 @@
 /**
  * The whole cluster as a user meets it: `weft up --nodes 3`, then the real
  * kubectl: nodes Ready, a 6-replica Deployment spread over the nodes, every
- * pod reachable from every node by its pod IP, a rolling update, a node whose
+ * pod reachable from every node by its pod IP, a Service through weft proxy (ClusterIP and NodePort), a rolling
+ * update, a node whose
  * kubelet is killed goes NotReady and its pods move, `kubectl logs`, and
  * `weft down` leaving nothing behind.
  */
@@ -89,7 +90,7 @@ const deployment = (image: string, extraEnv = 'v1'): string => JSON.stringify({
 })
 
 for (const network of ['vxlan', 'routes'] as const) {
-  test(`[kernel] [cluster] weft up --nodes 3 (${network}): Ready nodes, a spread Deployment reachable by pod IP, rolling update, logs, a dead kubelet's pods move, weft down leaves nothing`, async (t) => {
+  test(`[kernel] [cluster] weft up --nodes 3 (${network}): Ready nodes, a spread Deployment reachable by pod IP and through a Service, rolling update, logs, a dead kubelet's pods move, weft down leaves nothing`, async (t) => {
     const c = await upCluster(t, network)
     const nodes = JSON.parse(await c.k(['get', 'nodes', '-o', 'json'])) as Obj
     t.is(nodes.items.length, 3)
@@ -113,6 +114,18 @@ for (const network of ['vxlan', 'routes'] as const) {
     // kubectl logs through the API server and the kubelet.
     const first = pods[0] as Obj
     await c.k(['logs', first.metadata.name])
+    // A Service through weft proxy on every node: the ClusterIP from a node spreads over the pods; the NodePort from the host.
+    await c.k(['expose', 'deployment', 'web', '--port', '80', '--target-port', '8080', '--type', 'NodePort'])
+    const svc = JSON.parse(await c.k(['get', 'svc', 'web', '-o', 'json'])) as Obj
+    const answered = new Set<string>()
+    await until('the ClusterIP reaches several pods', async () => {
+      const said = await httpFrom(c.nodes[0]?.ns as string, `http://${svc.spec.clusterIP as string}/`)
+      if (!said.startsWith('ERR')) answered.add(said.split(' ')[0] as string)
+      return answered.size >= 3
+    }, 30_000)
+    t.true([...answered].every((n) => pods.some((p) => p.metadata.name === n)), [...answered].join(' '))
+    const viaNodePort = await httpFrom(c.nodes[0]?.ns as string, `http://${c.nodes[1]?.ip as string}:${svc.spec.ports[0].nodePort as number}/`)
+    t.true(pods.some((p) => viaNodePort.startsWith(p.metadata.name)), viaNodePort)
 
     // Rolling update: a new ReplicaSet takes over.
     await c.k(['apply', '-f', '-'], deployment('weft/echo', 'v2'))
