@@ -80,6 +80,15 @@ test('[kernel] static pods run from --static-pod-path as <name>-<node>, are list
   })
   t.is(body, `web-${c.nodeName}`)
   t.regex(c.log(), /KUBELET_ERR_STATIC_POD|not a Pod|spec.containers is required/)
+  // The mirror pod in the API (NodeRestriction lets a node create it), with the static pod's status.
+  const mirror = await until('the mirror pod in the API', async () => {
+    try {
+      const p = await c.admin.get({ resource: 'pods', namespace: 'kube-system', name: `web-${c.nodeName}` })
+      return (p.status as Obj | undefined)?.phase === 'Running' ? p : undefined
+    } catch { return undefined }
+  }, 20_000)
+  t.truthy(((mirror.metadata as Obj).annotations as Record<string, string>)['kubernetes.io/config.mirror'])
+  t.is((mirror.spec as Obj).nodeName, c.nodeName)
   fs.rmSync(path.join(c0dir, 'web.yaml'))
   await until('the static pod gone', async () => (await kubeletPods(c)).length === 0, 20_000)
   await until('its sandbox gone', () => sandboxes(c).length === 0)
