@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { parse as parseYaml } from 'yaml'
 import type { Store } from '../store/index.js'
+import { prefixFor, prefixRange } from '../store/index.js'
 import { Allocator, parsePortRange, parseServiceRange } from './allocator.js'
 import { ApiError, badRequest, notFound } from './errors.js'
 import type { ResourceInfo } from './resources.js'
@@ -576,19 +577,10 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
 
 // ---------------------------------------------------------------- helpers
 
+/** Count-only range over one resource's keys (kube-apiserver's layout, from the store's keys). */
 function rangeArgs (info: ResourceInfo): [string, { end: string, countOnly: true }] {
-  const base = `/registry/${registryPrefixOf(info)}/`
-  const last = base.charCodeAt(base.length - 1)
-  return [base, { end: base.slice(0, -1) + String.fromCharCode(last + 1), countOnly: true }]
-}
-
-function registryPrefixOf (info: ResourceInfo): string {
-  switch (info.plural) {
-    case 'nodes': return 'minions'
-    case 'services': return 'services/specs'
-    case 'endpoints': return 'services/endpoints'
-    default: return info.plural
-  }
+  const r = prefixRange(prefixFor(info.plural))
+  return [r.start, { end: r.end, countOnly: true }]
 }
 
 export function parseTarget (group: string, version: string, rest: string[]): Target {

@@ -14,6 +14,7 @@ import * as path from 'node:path'
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { execa } from 'execa'
 import { LinuxNetNS, ip } from '../../kernel/index.js'
 import { KubeClient, Informer } from '../client/index.js'
 import type { Obj } from '../client/index.js'
@@ -36,7 +37,7 @@ export interface UpOptions {
   network: 'vxlan' | 'routes'
   /** Print progress and the status table (false in tests that parse nothing). */
   verbose: boolean
-  /** Also start `weft proxy` per node when the binary supports it. */
+  /** Also start `weft proxy` (nftables mode) per node. */
   proxy: boolean
   /** Extra flags for every kubelet (e.g. a shorter crash backoff in tests). */
   kubeletArgs?: string[]
@@ -270,7 +271,7 @@ export async function up (opts: UpOptions): Promise<RunningCluster> {
       }
       start(`kubelet-${n.name}`, ['kubelet', '--kubeconfig', nodeKcs.get(n.name) as string, '--hostname-override', n.name, '--node-ip', n.ip,
         '--root-dir', path.join(dir, 'kubelet'), '--cni-conf-dir', path.join(dir, 'cni', 'net.d'), '--cni-bin-dir', CNI_BIN, ...(opts.kubeletArgs ?? [])], n.ns)
-      if (opts.proxy && await hasCommand('proxy')) {
+      if (opts.proxy) {
         start(`proxy-${n.name}`, ['proxy', '--kubeconfig', proxyKc, '--hostname-override', n.name, '--proxy-mode', 'nftables', '--cluster-cidr', opts.clusterCidr], n.ns)
       }
     }
@@ -286,11 +287,6 @@ export async function up (opts: UpOptions): Promise<RunningCluster> {
     await teardown()
     throw e
   }
-}
-
-async function hasCommand (name: string): Promise<boolean> {
-  const r = await run(WEFT, [name, '--help'], true)
-  return r === 0
 }
 
 function writeCniConfig (opts: UpOptions, node: NodeState, podCidr: string): void {
@@ -362,12 +358,9 @@ async function waitReady (client: KubeClient, n: number, died: Promise<string>, 
   }
 }
 
-function run (cmd: string, args: string[], quiet = false): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'] })
-    c.on('error', reject)
-    c.on('exit', (code) => { resolve(code ?? 1) })
-  })
+async function run (cmd: string, args: string[], quiet = false): Promise<number> {
+  const r = await execa(cmd, args, { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: quiet ? 'ignore' : 'inherit' })
+  return r.exitCode ?? 1
 }
 
 /** Removes everything `weft up` recorded in `dataDir`: processes, node and pod namespaces, links, routes, state. */
