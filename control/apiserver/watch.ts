@@ -42,6 +42,8 @@ interface Subscriber {
   req: WatchRequest
   after: number
   prefix: string
+  /** The watch's label and field selectors applied to an object; undefined when it has none. */
+  matches: ((o: Obj) => boolean) | undefined
   lastSent: number
   close: (err?: unknown) => void
 }
@@ -96,7 +98,7 @@ class ResourceCache {
       const e: Entry = { rev, ev, obj: undefined, prev: undefined }
       this.entries.push(e)
       if (rev > this.latest) this.latest = rev
-      for (const s of this.subs) deliver(s, this.info, e)
+      for (const s of this.subs) deliver(s, e)
       // Keep the bytes for resuming watchers, not the decoded objects (memory).
       e.obj = undefined
       e.prev = undefined
@@ -115,11 +117,9 @@ class ResourceCache {
 function decodeLazy (kv: KeyValue | undefined): Obj | undefined { return kv === undefined ? undefined : decodeKv(kv) }
 
 /** Upstream's watch transform: selector transitions and the object each event carries. */
-function deliver (s: Subscriber, info: ResourceInfo, e: Entry): void {
+function deliver (s: Subscriber, e: Entry): void {
   if (e.rev <= s.after || !e.ev.kv.key.startsWith(s.prefix)) return
-  const sel = s.req.selectors
-  const filtering = sel.labelSelector !== undefined || sel.fieldSelector !== undefined
-  const passes = (o: Obj): boolean => !filtering || matchesSel(info, o, sel)
+  const passes = (o: Obj): boolean => s.matches === undefined || s.matches(o)
   if (e.ev.type === 'put') {
     e.obj ??= decodeLazy(e.ev.kv)
     const cur = e.obj as Obj
@@ -141,7 +141,6 @@ function deliver (s: Subscriber, info: ResourceInfo, e: Entry): void {
   }
 }
 
-let matchesSel: (info: ResourceInfo, o: Obj, sel: Pick<ListOptions, 'labelSelector' | 'fieldSelector'>) => boolean = () => true
 
 function withRv (o: Obj, rev: number): Obj {
   const c = { ...o, metadata: { ...(o.metadata as Obj), resourceVersion: String(rev) } }
@@ -165,7 +164,6 @@ export class WatchHub {
     this.historySize = opts.historySize ?? 1000
     this.bookmarkMs = opts.bookmarkIntervalMs ?? 10_000
     this.maxBacklog = opts.maxBacklogBytes ?? 64 * 1024 * 1024
-    matchesSel = (info, o, sel) => registry.matches(info, o, sel)
     this.timer = setInterval(() => { this.bookmarks() }, Math.max(50, Math.min(this.bookmarkMs, 1000)))
     this.timer.unref()
   }
@@ -232,10 +230,12 @@ export class WatchHub {
     }
     if (req.signal.aborted) return
     await new Promise<void>((resolve, reject) => {
+      const sel = req.selectors
       const sub: Subscriber = {
         req,
         after,
         prefix,
+        matches: sel.labelSelector === undefined && sel.fieldSelector === undefined ? undefined : (o) => this.registry.matches(info, o, sel),
         lastSent: Date.now(),
         close: (err?: unknown) => {
           cache.subs.delete(sub)
@@ -252,7 +252,7 @@ export class WatchHub {
         req.send('BOOKMARK', bookmarkObject(info, after, true))
       }
       if (after >= cache.floor) {
-        for (const e of cache.entries) deliver(sub, info, e)
+        for (const e of cache.entries) deliver(sub, e)
         cache.subs.add(sub)
         return
       }
@@ -273,10 +273,10 @@ export class WatchHub {
         fromRevision: from,
         signal: ac.signal,
         onEvents: (evs) => {
-          for (const ev of evs) deliver(sub, sub.req.info, { rev: ev.kv.modRevision, ev, obj: undefined, prev: undefined })
+          for (const ev of evs) deliver(sub, { rev: ev.kv.modRevision, ev, obj: undefined, prev: undefined })
           // Caught up with the cache's window: hand over to it.
           if (sub.after >= cache.floor && !ac.signal.aborted) {
-            for (const e of cache.entries) deliver(sub, sub.req.info, e)
+            for (const e of cache.entries) deliver(sub, e)
             cache.subs.add(sub)
             ac.abort()
           }
