@@ -230,6 +230,8 @@ for (const mode of ['nftables', 'iptables']) {
     fs.writeFileSync(path.join(env.dir, 'svcs.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items }))
     const proxy = startProxy(env, mode, 'fd00:10::/64')
     await waitFor('IPv6 rules programmed', async () => (await rulesetText(env)).includes('fd00:182::2'))
+    // The first IPv6 connection can stall on neighbour discovery: wait for one answer before counting the spread.
+    await waitFor('a first answer over IPv6', async () => !(await httpGets(env, env.client, 'fd00:30::10', 80, 1)).some((x) => x.startsWith('ERR')))
     const r = await httpGets(env, env.client, 'fd00:30::10', 80, 30)
     t.deepEqual(names(r), ['b1', 'b2'], r.join('|'))
     t.true(r.every((b) => b.endsWith(' fd00:10::2')), r.join('|'))
