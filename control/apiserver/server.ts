@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml'
 import type { Store } from '../store/index.js'
 import { prefixFor, prefixRange } from '../store/index.js'
 import { Allocator, parsePortRange, parseServiceRange } from './allocator.js'
-import { ApiError, badRequest, notFound } from './errors.js'
+import { ApiError, badRequest } from './errors.js'
 import type { ResourceInfo } from './resources.js'
 import { RESOURCES, apiVersionOf, resourceFor } from './resources.js'
 import type { DeleteOptions, ListOptions } from './registry.js'
@@ -265,7 +265,7 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
           return await serveList(req, reply, t)
         }
         if (watch) return await serveWatch(req, reply, { ...t, name: undefined }, t.name)
-        if (t.subresource === 'scale') return await send(reply, 200, toScale(info, await registry.get(info, t.namespace, t.name)))
+        if (t.subresource === 'scale') return await send(reply, 200, toScale(await registry.get(info, t.namespace, t.name)))
         if (t.subresource === 'log') return await serveLog(req, reply, t.namespace as string, t.name)
         const obj = await registry.get(info, t.namespace, t.name, q.resourceVersion)
         return await sendMaybeTable(req, reply, t.info, [obj], obj, undefined)
@@ -274,7 +274,6 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
         const body = decodeBody(req)
         checkFieldValidation(req, reply, info, t.subresource, body, 'CreateOptions')
         if (t.name !== undefined && t.subresource === 'binding') return await send(reply, 201, await bind(t.namespace, t.name, body))
-        if (t.name === undefined && info.plural === 'pods' && false) return undefined
         if (t.name !== undefined) throw new ApiError('CTRL_ERR_API_METHOD_NOT_ALLOWED', `the server does not allow this method on the requested resource`)
         const created = await registry.create(info, info.namespaced ? t.namespace : undefined, body as Obj, { dryRun })
         return await send(reply, 201, created)
@@ -328,8 +327,7 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
           const items = await registry.deleteCollection(info, t.namespace, listOptions(info, q), dopts)
           return await send(reply, 200, { kind: info.listKind, apiVersion: apiVersionOf(info), metadata: {}, items })
         }
-        const { obj, deleted } = await registry.delete(info, t.namespace, t.name, dopts)
-        void deleted
+        const { obj } = await registry.delete(info, t.namespace, t.name, dopts)
         return await send(reply, 200, obj)
       }
       default:
@@ -539,7 +537,7 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
 
   async function updateScale (info: ResourceInfo, ns: string | undefined, name: string, mutate: (scale: Obj) => Obj, precondition: string): Promise<Obj> {
     const out = await registry.guaranteedUpdate(info, ns, name, (cur) => {
-      const scale = mutate(toScale(info, cur))
+      const scale = mutate(toScale(cur))
       const replicas = (scale.spec as Obj | undefined)?.replicas
       if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
         throw new ApiError('CTRL_ERR_API_INVALID', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
@@ -550,7 +548,7 @@ export async function buildApiServer (opts: ApiServerOptions): Promise<ApiServer
       ;(cur.spec as Obj).replicas = replicas
       return cur
     }, precondition !== '' ? { precondition } : {})
-    return toScale(info, out)
+    return toScale(out)
   }
 
   const started = async (): Promise<void> => {
@@ -700,7 +698,7 @@ export function parseBodyText (text: string, contentType: string): unknown {
   return v
 }
 
-function toScale (info: ResourceInfo, o: Obj): Obj {
+function toScale (o: Obj): Obj {
   const m = meta(o)
   const spec = (o.spec ?? {}) as Obj
   const status = (o.status ?? {}) as Obj
@@ -712,7 +710,6 @@ function toScale (info: ResourceInfo, o: Obj): Obj {
     spec: { replicas: spec.replicas ?? 0 },
     status: { replicas: status.replicas ?? 0, selector: Object.entries(sel?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') }
   }
-  void info
 }
 
 export function toApiError (err: unknown): ApiError {
@@ -738,4 +735,3 @@ async function send (reply: FastifyReply, code: number, body: unknown): Promise<
   return await reply.code(code).type(JSON_TYPE).send(JSON.stringify(body))
 }
 
-export { notFound }

@@ -177,8 +177,8 @@ export function specChanged (a: Obj, b: Obj): boolean {
 export function prepareForUpdate (info: ResourceInfo, next: Obj, old: Obj): StatusCause[] {
   const errs = new FieldErrors()
   const hasStatus = info.subresources.some((s) => s.name === 'status')
-  if (hasStatus && info.kind !== 'Node' && info.kind !== 'Namespace') next.status = clone(old.status)
-  if (info.kind === 'Namespace') next.status = clone(old.status)
+  // Nodes may set status with the object (kubelets register that way); elsewhere /status owns it.
+  if (hasStatus && info.kind !== 'Node') next.status = clone(old.status)
   if (info.kind === 'Secret') foldStringData(next)
   keepSystemMeta(next, old)
   switch (info.kind) {
@@ -206,10 +206,8 @@ export function prepareForStatusUpdate (info: ResourceInfo, next: Obj, old: Obj)
   const nm = meta(next)
   const om = meta(out)
   if (nm.resourceVersion !== undefined) om.resourceVersion = nm.resourceVersion
-  if (info.kind === 'Node' || info.kind === 'Pod') {
-    // kubelets patch node labels/annotations through status; upstream keeps them on status updates for nodes.
-    if (info.kind === 'Node') { om.labels = nm.labels; om.annotations = nm.annotations }
-  }
+  // kubelets patch node labels/annotations through status; upstream keeps them on status updates for nodes.
+  if (info.kind === 'Node') { om.labels = nm.labels; om.annotations = nm.annotations }
   return out
 }
 
