@@ -1,6 +1,6 @@
 import test from 'ava'
 import { AsPathSegmentType } from '../codec/index.js'
-import { mayAdvertise, reflectAttrs } from '../rr/index.js'
+import { mayAdvertise, reflectAttrs, routingLoop } from '../rr/index.js'
 import { DECISION_STEPS, decide } from './best.js'
 import type { BestPathReason } from './best.js'
 import type { Attrs, Path, PeerRef } from './path.js'
@@ -112,12 +112,15 @@ test('policy: prefix lists with ge/le, AS-path and community matches, set action
   t.throws(() => compilePolicy({ rules: [{ match: { prefixes: ['10.0.0.0/8 le 4'] } }] }), { message: /rule 0/ })
 })
 
-test('route reflection: client and non-client rules, never back to the source, ORIGINATOR_ID and CLUSTER_LIST', (t) => {
+test('route reflection: client and non-client rules, back to the source only for a client, ORIGINATOR_ID and CLUSTER_LIST', (t) => {
   const local = { asn: 65000, routerId: '10.0.0.1', clusterId: '10.0.0.1' }
   const c1 = peer('192.0.2.1', { rrClient: true, routerId: '1.1.1.1' }); const c2 = peer('192.0.2.2', { rrClient: true })
   const n1 = peer('192.0.2.3'); const n2 = peer('192.0.2.4'); const e = peer('198.51.100.1', { ibgp: false, asn: 65100 })
   const fromClient = path(c1)
-  t.false(mayAdvertise(fromClient, c1, local))
+  t.true(mayAdvertise(fromClient, c1, local), 'a client gets its own routes back (update-group style), and ignores them')
+  t.false(mayAdvertise(fromClient, c1, { asn: 65000, routerId: '10.0.0.1' }), 'not without a cluster id')
+  t.false(mayAdvertise(path(n1), n1, local), 'never back to a non-client')
+  t.false(mayAdvertise(path(e), e, local), 'never back to an eBGP peer')
   t.true(mayAdvertise(fromClient, c2, local))
   t.true(mayAdvertise(fromClient, n1, local))
   const fromNonClient = path(n1)
@@ -133,4 +136,19 @@ test('route reflection: client and non-client rules, never back to the source, O
   const again = reflectAttrs({ ...fromClient, attrs: { ...base, originatorId: '9.9.9.9', clusterList: ['10.0.0.7'] } }, '10.0.0.1')
   t.is(again.originatorId, '9.9.9.9')
   t.deepEqual(again.clusterList, ['10.0.0.1', '10.0.0.7'])
+})
+
+test('loop detection: own AS over eBGP, own router id as ORIGINATOR_ID, own cluster id in CLUSTER_LIST', (t) => {
+  const local = { asn: 65000, routerId: '10.0.0.1', clusterId: '10.0.0.9' }
+  const c1 = peer('192.0.2.1', { rrClient: true, routerId: '1.1.1.1' })
+  const e = peer('198.51.100.1', { ibgp: false, asn: 65100 })
+  const base = path(c1).attrs
+  t.is(routingLoop(base, c1, local), undefined)
+  t.is(routingLoop({ ...base, originatorId: '10.0.0.1' }, c1, local), 'originatorId')
+  t.is(routingLoop({ ...base, clusterList: ['10.0.0.7', '10.0.0.9'] }, c1, local), 'clusterList')
+  t.is(routingLoop({ ...base, clusterList: ['10.0.0.9'] }, c1, { asn: 65000, routerId: '10.0.0.1' }), undefined, 'cluster list only checked by a reflector')
+  t.is(routingLoop({ ...base, asPath: [{ type: 2, asns: [65100, 65000, 65200] }] }, e, local), 'asPath')
+  t.is(routingLoop({ ...base, asPath: [{ type: 1, asns: [65000] }] }, e, local), 'asPath', 'AS_SET counts too')
+  t.is(routingLoop({ ...base, asPath: [{ type: 2, asns: [65100] }] }, e, local), undefined)
+  t.is(routingLoop({ ...base, asPath: [{ type: 2, asns: [65000] }] }, c1, local), undefined, 'the AS_PATH rule is for eBGP sessions only')
 })

@@ -14,7 +14,9 @@ export interface LocalFacts {
 
 /**
  * Whether `path` may go to `to`:
- * - never back to the peer it came from;
+ * - back to the peer it came from only when we reflect and that peer is a client: like FRR's and Cisco's update
+ *   groups, every client gets the same UPDATEs, its own routes included; they carry its router id as
+ *   ORIGINATOR_ID, so it ignores them (§8, and `routingLoop` here). Otherwise never back to its source;
  * - our own paths and paths learned over eBGP go to everyone;
  * - to an eBGP peer, any path;
  * - an iBGP path to an iBGP peer only through reflection: from a client to every other peer, from a non-client
@@ -23,7 +25,7 @@ export interface LocalFacts {
 export function mayAdvertise (path: Path, to: PeerRef, local: LocalFacts): boolean {
   const from = path.source
   if (from === undefined) return true
-  if (from.address === to.address) return false
+  if (from.address === to.address) return from.ibgp && from.rrClient && local.clusterId !== undefined
   if (!from.ibgp || !to.ibgp) return true
   if (local.clusterId === undefined) return false
   return from.rrClient || to.rrClient
@@ -49,4 +51,20 @@ export function reflectAttrs (path: Path, clusterId: string): Attrs {
     m.set(key, out)
   }
   return out
+}
+
+export type LoopReason = 'asPath' | 'originatorId' | 'clusterList'
+
+/**
+ * Why a received path looped back to us, or undefined: over eBGP, our AS in its AS_PATH (RFC 4271 §9.1.2); over
+ * iBGP, our router id as its ORIGINATOR_ID, or, as a reflector, our cluster id in its CLUSTER_LIST (RFC 4456 §8).
+ */
+export function routingLoop (attrs: Attrs, from: PeerRef, local: LocalFacts): LoopReason | undefined {
+  if (!from.ibgp) {
+    for (const seg of attrs.asPath) if (seg.asns.includes(local.asn)) return 'asPath'
+    return undefined
+  }
+  if (attrs.originatorId === local.routerId) return 'originatorId'
+  if (local.clusterId !== undefined && attrs.clusterList.includes(local.clusterId)) return 'clusterList'
+  return undefined
 }

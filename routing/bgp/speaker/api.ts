@@ -84,6 +84,8 @@ export function buildApi (deps: ApiDeps): FastifyInstance {
     for (const n of ns) lines.push(`weft_bgp_peer_prefixes_received{peer="${n.address}"} ${n.prefixesReceived}`)
     lines.push('# HELP weft_bgp_peer_prefixes_advertised Prefixes advertised to the peer.', '# TYPE weft_bgp_peer_prefixes_advertised gauge')
     for (const n of ns) lines.push(`weft_bgp_peer_prefixes_advertised{peer="${n.address}"} ${n.prefixesAdvertised}`)
+    lines.push('# HELP weft_bgp_peer_prefixes_looped_total Prefixes ignored because they looped back to us.', '# TYPE weft_bgp_peer_prefixes_looped_total counter')
+    for (const n of ns) for (const [reason, v] of Object.entries(n.loopedIn)) lines.push(`weft_bgp_peer_prefixes_looped_total{peer="${n.address}",reason="${reason}"} ${v}`)
     lines.push('# HELP weft_bgp_peer_flaps_total Times the session went down.', '# TYPE weft_bgp_peer_flaps_total counter')
     for (const n of ns) lines.push(`weft_bgp_peer_flaps_total{peer="${n.address}"} ${n.flaps}`)
     if (deps.fib !== undefined) {

@@ -17,7 +17,8 @@ import { PeerFsm, socketTransport, systemClock } from '../fsm/index.js'
 import type { Clock, DownInfo, FsmState, Session, Timer, Transport, TransitionReason } from '../fsm/index.js'
 import { Rib, LOCAL, attrsFromUpdate, compilePolicy, evaluatePolicy, familyOfPrefix, parseCommunity } from '../rib/index.js'
 import type { Attrs, BestPathReason, Family, Path, PeerRef, Policy } from '../rib/index.js'
-import { mayAdvertise, reflectAttrs } from '../rr/index.js'
+import { mayAdvertise, reflectAttrs, routingLoop } from '../rr/index.js'
+import type { LoopReason } from '../rr/index.js'
 import { BgpdError } from '../errors.js'
 import type { AnnounceConfig, BgpdConfig, PeerConfig } from './config.js'
 import { announceEntry } from './config.js'
@@ -70,6 +71,8 @@ interface Peer {
   lastError: string | undefined
   updatesIn: number
   updatesOut: number
+  /** Prefixes ignored because they looped back (by reason). */
+  loopedIn: Record<LoopReason, number>
   /** RFC 4724 helper: the restart timer while the peer's routes are stale. */
   restartTimer: Timer | undefined
   staleFamilies: Set<Family>
@@ -93,6 +96,8 @@ export interface NeighborView {
   prefixesAdvertised: number
   updatesIn: number
   updatesOut: number
+  /** Prefixes ignored because they looped back to us: own AS in AS_PATH, own router id as ORIGINATOR_ID, own cluster id in CLUSTER_LIST. */
+  loopedIn: Record<LoopReason, number>
   flaps: number
   lastError: string | undefined
   gracefulRestart: { peerCapable: boolean, stale: boolean }
@@ -271,6 +276,7 @@ export class Speaker {
       lastError: undefined,
       updatesIn: 0,
       updatesOut: 0,
+      loopedIn: { asPath: 0, originatorId: 0, clusterList: 0 },
       restartTimer: undefined,
       staleFamilies: new Set(),
       eor: new Set()
@@ -387,11 +393,19 @@ export class Speaker {
       this.#markDirty(changed)
       return
     }
-    if (u.nlri.length > 0) this.#learn(p, u.nlri, 4, attrsFromUpdate(u.attributes, undefined), changed)
+    if (u.nlri.length > 0) {
+      const attrs = attrsFromUpdate(u.attributes, undefined)
+      const loop = routingLoop(attrs, p.ref, this.local)
+      if (loop !== undefined) this.#ignoreLooped(p, u.nlri, loop, changed)
+      else this.#learn(p, u.nlri, 4, attrs, changed)
+    }
     if (reach !== undefined && reach.nlri.length > 0) {
       const mp: { nextHop: string, linkLocalNextHop?: string } = { nextHop: reach.nextHop }
       if (reach.linkLocalNextHop !== undefined) mp.linkLocalNextHop = reach.linkLocalNextHop
-      this.#learn(p, reach.nlri, reach.afi === Afi.Ipv6 ? 6 : 4, attrsFromUpdate(u.attributes, mp), changed)
+      const attrs = attrsFromUpdate(u.attributes, mp)
+      const loop = routingLoop(attrs, p.ref, this.local)
+      if (loop !== undefined) this.#ignoreLooped(p, reach.nlri, loop, changed)
+      else this.#learn(p, reach.nlri, reach.afi === Afi.Ipv6 ? 6 : 4, attrs, changed)
     }
     this.#markDirty(changed)
     const max = p.cfg.maxPrefixes
@@ -403,6 +417,17 @@ export class Speaker {
       p.log.warn({ maxPrefixes: max, received: this.rib.count(src) }, 'maxPrefixes exceeded: session closed with Cease/1')
       p.fsm.reset(notificationMessage({ code: 6, subcode: CeaseSubcode.MaximumNumberOfPrefixesReached, data }), 'max-prefixes')
     }
+  }
+
+  /**
+   * Routes that looped back to us are ignored (RFC 4271 §9.1.2, RFC 4456 §8): an earlier path for the same prefix
+   * from this peer is gone, since the peer replaced it. Counted, not logged per route: a reflector in FRR's or
+   * Cisco's update-group style sends every client its own routes back.
+   */
+  #ignoreLooped (p: Peer, nlri: readonly Nlri[], why: LoopReason, changed: string[]): void {
+    const src = p.cfg.address
+    for (const n of nlri) if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
+    p.loopedIn[why] += nlri.length
   }
 
   #learn (p: Peer, nlri: readonly Nlri[], family: Family, attrs: Attrs, changed: string[]): void {
@@ -706,6 +731,7 @@ export class Speaker {
       prefixesAdvertised: this.#out.count(p.slot),
       updatesIn: p.updatesIn,
       updatesOut: p.updatesOut,
+      loopedIn: { ...p.loopedIn },
       flaps: p.flaps,
       lastError: p.lastError,
       gracefulRestart: { peerCapable: p.session?.peerGracefulRestart !== undefined, stale: p.staleFamilies.size > 0 }
