@@ -223,3 +223,25 @@ export interface Sysctl {
   get (key: string): string
   set (key: string, value: string): void
 }
+
+/**
+ * Generic netlink (NETLINK_GENERIC) in the namespace the socket was opened
+ * in: families resolved by name through nlctrl, then requests carrying a
+ * genl header and attributes. Synchronous, like `Netlink`.
+ */
+export interface Genetlink {
+  /**
+   * The family's id (CTRL_CMD_GETFAMILY), cached per socket. Throws a
+   * KernelError with errno ENOENT when this kernel has no such family.
+   */
+  familyId (name: string): number
+  /**
+   * Sends one request (`dump` adds NLM_F_DUMP, otherwise NLM_F_ACK) and returns
+   * the attribute payloads of the replies, genl header removed. `flags` are
+   * extra nlmsg flags (NLM_F_CREATE, NLM_F_EXCL, ...). Refusals throw the
+   * kernel's errno as a KernelError.
+   */
+  request (family: number, cmd: number, version: number, attrs: readonly Uint8Array[], opts: { dump?: boolean, flags?: number }, what: string): Buffer[]
+  /** Releases the socket. Further calls throw. */
+  close (): void
+}

@@ -78,15 +78,18 @@ function attrsMap (buf: Buffer): Map<number, Buffer> {
   return m
 }
 
-/** A blocking NETLINK_ROUTE socket bound in the namespace of the thread that created it. */
+/**
+ * A blocking netlink socket bound in the namespace of the thread that created
+ * it: NETLINK_ROUTE (0) by default, NETLINK_GENERIC (16) for `linux/genetlink.ts`.
+ */
 export class RtSocket {
   #fd: number
   #seq = Math.floor(Math.random() * 0x7fff0000)
   #buf = Buffer.alloc(1 << 18)
 
-  constructor () {
+  constructor (protocol = 0) {
     const c = libc()
-    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0)
+    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol)
     if (fd < 0) throw new KernelError('KERNEL_ERR_SYSCALL', 'socket(AF_NETLINK)', c.errno())
     const sa = Buffer.alloc(12)
     sa.writeUInt16LE(AF_NETLINK, 0)
