@@ -6,8 +6,9 @@
  * see kernel/types.ts.
  */
 import * as nl from 'netlink/dist/structs.js'
-import * as rt from 'netlink/dist/rt/structs.js'
-import * as ifla from 'netlink/dist/rt/ifla.js'
+import type * as rt from 'netlink/dist/rt/structs.js'
+import type * as ifla from 'netlink/dist/rt/ifla.js'
+import { createRequire } from 'node:module'
 import { AF_NETLINK, SOCK_CLOEXEC, SOCK_RAW, SOL_NETLINK, NETLINK_EXT_ACK, libc } from '../libc.js'
 import { KernelError, isNotFound } from '../errors.js'
 import { familyOf, fromBytes, macFromBytes, macToBytes, parseCidr, toBytes } from '../ip.js'
@@ -15,6 +16,14 @@ import type {
   Address, BridgePortChange, BridgeSpec, DummySpec, Family, FdbEntry, Link, LinkChange, Neighbour, Netlink,
   Route, VethSpec, VxlanSpec
 } from '../types.js'
+
+// The rtnetlink codecs are the largest module of the package (~12 MB resident once loaded): loaded on first use,
+// so a daemon that never touches rtnetlink (a route reflector without FIB) does not carry them.
+const requireCjs = createRequire(import.meta.url)
+let rtMod: typeof rt | undefined
+let iflaMod: typeof ifla | undefined
+const RT = (): typeof rt => (rtMod ??= requireCjs('netlink/dist/rt/structs.js') as typeof rt)
+const IFLA = (): typeof ifla => (iflaMod ??= requireCjs('netlink/dist/rt/ifla.js') as typeof ifla)
 
 const NLM_F_REQUEST = 1
 const NLM_F_MULTI = 2
@@ -153,7 +162,7 @@ function extAckMessage (data: Buffer, flags: number): string {
 }
 
 function parseLink (data: Buffer): Link {
-  const msg = rt.parseMessage(RTM.NEWLINK as never, data) as rt.LinkMessage
+  const msg = RT().parseMessage(RTM.NEWLINK as never, data) as rt.LinkMessage
   const hdr = msg.data
   const a = msg.attrs
   const f = hdr.flags ?? {}
@@ -167,7 +176,7 @@ function parseLink (data: Buffer): Link {
     kind = k !== undefined ? k.toString('utf8').replace(/\0.*$/s, '') : undefined
     const d = info.get(IFLA_INFO_DATA)
     if (kind === 'vxlan' && d !== undefined) {
-      const v = ifla.parseVxlan(d)
+      const v = IFLA().parseVxlan(d)
       vxlan = {
         vni: v.id ?? 0,
         port: v.port !== undefined ? v.port.readUInt16BE(0) : 0,
@@ -211,7 +220,7 @@ function parseLink (data: Buffer): Link {
 
 function linkMessage (hdr: rt.Link, attrs: ifla.LinkAttrs): Uint8Array[] {
   const s = new nl.AttrStream()
-  rt.formatLinkMessage({ kind: 'link', data: hdr, attrs }, s)
+  RT().formatLinkMessage({ kind: 'link', data: hdr, attrs }, s)
   return s.bufs
 }
 
@@ -268,12 +277,12 @@ function routeMessage (r: Route, forDelete: boolean): Uint8Array[] {
     attrs.metrics = m
   }
   const s = new nl.AttrStream()
-  rt.formatRouteMessage({ kind: 'route', data: hdr, attrs }, s)
+  RT().formatRouteMessage({ kind: 'route', data: hdr, attrs }, s)
   return s.bufs
 }
 
 function parseRoute (data: Buffer): Route | undefined {
-  const msg = rt.parseMessage(RTM.NEWROUTE as never, data) as rt.RouteMessage
+  const msg = RT().parseMessage(RTM.NEWROUTE as never, data) as rt.RouteMessage
   const h = msg.data
   const a = msg.attrs
   const family = familyOfNum(h.family ?? AF_INET)
@@ -284,9 +293,9 @@ function parseRoute (data: Buffer): Route | undefined {
     family,
     dst: `${dstAddr}/${h.dstLen ?? 0}`,
     table: a.table ?? h.table ?? 254,
-    protocol: Number(rt.RouteProtocol[h.protocol as never] ?? h.protocol ?? 0),
-    scope: Number(rt.RouteScope[h.scope as never] ?? h.scope ?? 0),
-    type: Number(rt.RouteType[h.type as never] ?? h.type ?? 1)
+    protocol: Number(RT().RouteProtocol[h.protocol as never] ?? h.protocol ?? 0),
+    scope: Number(RT().RouteScope[h.scope as never] ?? h.scope ?? 0),
+    type: Number(RT().RouteType[h.type as never] ?? h.type ?? 1)
   }
   if (typeof h.protocol === 'number') r.protocol = h.protocol
   if (typeof h.scope === 'number') r.scope = h.scope
@@ -324,12 +333,12 @@ function neighMessage (family: number, index: number, ip: Buffer | undefined, ma
   if (ip !== undefined) attrs.dst = ip
   if (mac !== undefined) attrs.lladdr = mac
   const s = new nl.AttrStream()
-  rt.formatNeighborMessage({ kind: 'neighbor', data: { family, ifindex: index, state: { __unknown: state }, flags: { __unknown: flags }, type: 0 }, attrs }, s)
+  RT().formatNeighborMessage({ kind: 'neighbor', data: { family, ifindex: index, state: { __unknown: state }, flags: { __unknown: flags }, type: 0 }, attrs }, s)
   return s.bufs
 }
 
 function parseNeigh (data: Buffer): Neighbour {
-  const msg = rt.parseMessage(RTM.NEWNEIGH as never, data) as rt.NeighborMessage
+  const msg = RT().parseMessage(RTM.NEWNEIGH as never, data) as rt.NeighborMessage
   const h = msg.data
   const a = msg.attrs
   return {
@@ -337,8 +346,8 @@ function parseNeigh (data: Buffer): Neighbour {
     family: h.family === AF_BRIDGE ? 7 : familyOfNum(h.family ?? AF_INET),
     ip: a.dst !== undefined ? fromBytes(a.dst) : undefined,
     mac: a.lladdr !== undefined && a.lladdr.length === 6 ? macFromBytes(a.lladdr) : undefined,
-    state: rt.formatNeighborState(h.state ?? {}),
-    flags: rt.formatNeighborFlags(h.flags ?? {}),
+    state: RT().formatNeighborState(h.state ?? {}),
+    flags: RT().formatNeighborFlags(h.flags ?? {}),
     master: a.master
   }
 }
@@ -380,7 +389,7 @@ export class LinuxNetlink implements Netlink {
     const peerAttrs = baseLinkAttrs({ name: spec.peerName, ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}), ...(spec.peerMac !== undefined ? { mac: spec.peerMac } : {}) })
     if (spec.peerNetnsFd !== undefined) peerAttrs.netNsFd = spec.peerNetnsFd
     if (spec.txqlen !== undefined) peerAttrs.txqlen = spec.txqlen
-    const peer = Buffer.concat([rt.formatLink({}), streamBytes((s) => s.emit(ifla.formatLinkAttrs(peerAttrs)))])
+    const peer = Buffer.concat([RT().formatLink({}), streamBytes((s) => s.emit(IFLA().formatLinkAttrs(peerAttrs)))])
     const a = baseLinkAttrs(spec)
     if (spec.txqlen !== undefined) a.txqlen = spec.txqlen
     a.linkinfo = linkinfo('veth', [attr(VETH_INFO_PEER, peer)])
@@ -410,7 +419,7 @@ export class LinuxNetlink implements Netlink {
     }
     if (spec.dev !== undefined) v.link = spec.dev
     const a = baseLinkAttrs(spec)
-    a.linkinfo = linkinfo('vxlan', [streamBytes((s) => s.emit(ifla.formatVxlan(v)))])
+    a.linkinfo = linkinfo('vxlan', [streamBytes((s) => s.emit(IFLA().formatVxlan(v)))])
     this.#req(RTM.NEWLINK, NLM_F_CREATE | NLM_F_EXCL, linkMessage({}, a), `add vxlan ${spec.name}`)
   }
 
@@ -441,7 +450,7 @@ export class LinuxNetlink implements Netlink {
     if (change.learning !== undefined) kids.push(attr(IFLA_BRPORT_LEARNING, u8(change.learning ? 1 : 0)))
     if (change.isolated !== undefined) kids.push(attr(IFLA_BRPORT_ISOLATED, u8(change.isolated ? 1 : 0)))
     if (kids.length === 0) return
-    const msg = Buffer.concat([rt.formatLink({ family: AF_BRIDGE, index }), nested(IFLA_PROTINFO, kids)])
+    const msg = Buffer.concat([RT().formatLink({ family: AF_BRIDGE, index }), nested(IFLA_PROTINFO, kids)])
     this.#req(RTM.SETLINK, 0, [msg], `set bridge port #${index}`)
   }
 
@@ -451,15 +460,15 @@ export class LinuxNetlink implements Netlink {
     const info = Buffer.alloc(4)
     info.writeUInt16LE((v.pvid === true ? BRIDGE_VLAN_INFO_PVID : 0) | (v.untagged === true ? BRIDGE_VLAN_INFO_UNTAGGED : 0), 0)
     info.writeUInt16LE(v.vid, 2)
-    const msg = Buffer.concat([rt.formatLink({ family: AF_BRIDGE, index }), nested(IFLA_AF_SPEC, [attr(IFLA_BRIDGE_VLAN_INFO, info)])])
+    const msg = Buffer.concat([RT().formatLink({ family: AF_BRIDGE, index }), nested(IFLA_AF_SPEC, [attr(IFLA_BRIDGE_VLAN_INFO, info)])])
     this.#req(v.remove === true ? RTM.DELLINK : RTM.SETLINK, 0, [msg], `${v.remove === true ? 'remove' : 'add'} vlan ${v.vid} on #${index}`)
   }
 
   addresses (family?: Family): Address[] {
     const s = new nl.AttrStream()
-    rt.formatAddressMessage({ kind: 'address', data: { family: family === undefined ? 0 : familyNum(family) }, attrs: {} }, s)
+    RT().formatAddressMessage({ kind: 'address', data: { family: family === undefined ? 0 : familyNum(family) }, attrs: {} }, s)
     return this.#req(RTM.GETADDR, NLM_F_DUMP, s.bufs, 'list addresses').filter((m) => m.type === RTM.NEWADDR).map((m) => {
-      const msg = rt.parseMessage(RTM.NEWADDR as never, m.data) as rt.AddressMessage
+      const msg = RT().parseMessage(RTM.NEWADDR as never, m.data) as rt.AddressMessage
       const raw = msg.attrs.local ?? msg.attrs.address ?? Buffer.alloc(4)
       return {
         index: msg.data.index ?? 0,
@@ -467,7 +476,7 @@ export class LinuxNetlink implements Netlink {
         address: fromBytes(raw),
         prefixLen: msg.data.prefixlen ?? 0,
         scope: msg.data.scope ?? 0,
-        flags: msg.attrs.flags !== undefined ? rt.formatAddressFlags(msg.attrs.flags) : rt.formatAddressFlags(msg.data.flags ?? {})
+        flags: msg.attrs.flags !== undefined ? RT().formatAddressFlags(msg.attrs.flags) : RT().formatAddressFlags(msg.data.flags ?? {})
       }
     })
   }
@@ -486,7 +495,7 @@ export class LinuxNetlink implements Netlink {
     }
     if (opts?.noPrefixRoute === true) attrs.flags = { __unknown: IFA_F_NOPREFIXROUTE } as rt.AddressFlags
     const s = new nl.AttrStream()
-    rt.formatAddressMessage({ kind: 'address', data: { family: familyNum(c.family), prefixlen: c.prefixLen, index, scope: opts?.scope ?? 0 }, attrs }, s)
+    RT().formatAddressMessage({ kind: 'address', data: { family: familyNum(c.family), prefixlen: c.prefixLen, index, scope: opts?.scope ?? 0 }, attrs }, s)
     return s.bufs
   }
 
@@ -500,7 +509,7 @@ export class LinuxNetlink implements Netlink {
 
   routes (filter?: { family?: Family, table?: number }): Route[] {
     const s = new nl.AttrStream()
-    rt.formatRouteMessage({ kind: 'route', data: { family: filter?.family === undefined ? 0 : familyNum(filter.family) }, attrs: {} }, s)
+    RT().formatRouteMessage({ kind: 'route', data: { family: filter?.family === undefined ? 0 : familyNum(filter.family) }, attrs: {} }, s)
     const out: Route[] = []
     for (const m of this.#req(RTM.GETROUTE, NLM_F_DUMP, s.bufs, 'list routes')) {
       if (m.type !== RTM.NEWROUTE) continue
