@@ -13,10 +13,10 @@ export const IPVS_GENL_VERSION = 1
 /** IPVS_CMD_* */
 export const IpvsCmd = {
   NewService: 1, SetService: 2, DelService: 3, GetService: 4,
-  NewDest: 5, SetDest: 6, DelDest: 7, GetDest: 8, Flush: 17
+  NewDest: 5, SetDest: 6, DelDest: 7, GetDest: 8, SetConfig: 12, GetConfig: 13, Flush: 17
 } as const
 
-const CmdAttr = { Service: 1, Dest: 2 } as const
+const CmdAttr = { Service: 1, Dest: 2, TimeoutTcp: 4, TimeoutTcpFin: 5, TimeoutUdp: 6 } as const
 const Svc = { Af: 1, Protocol: 2, Addr: 3, Port: 4, Fwmark: 5, SchedName: 6, Flags: 7, Timeout: 8, Netmask: 9 } as const
 const Dst = { Addr: 1, Port: 2, FwdMethod: 3, Weight: 4, UThresh: 5, LThresh: 6, ActiveConns: 7, InactConns: 8, PersistConns: 9, AddrFamily: 11 } as const
 
@@ -84,12 +84,23 @@ export function parseAttrs (buf: Uint8Array): Map<number, Buffer> {
   return out
 }
 
+/** Checked fixed-size reads: a too-short attribute is a decode error, never a RangeError. */
+function rd (b: Buffer | undefined, size: 2 | 4, what: string, be = false): number | undefined {
+  if (b === undefined) return undefined
+  if (b.length < size) throw new IpvsDecodeError(`${what}: ${b.length} bytes, need ${size}`)
+  return size === 2 ? (be ? b.readUInt16BE(0) : b.readUInt16LE(0)) : b.readUInt32LE(0)
+}
+
 const addrBytes = (a: string, family: 4 | 6): Buffer => {
   const bytes = ip.toBytes(a)
   if (bytes.length !== (family === 4 ? 4 : 16)) throw new IpvsDecodeError(`${a} is not an IPv${family} address`)
   return bytes
 }
-const addrText = (b: Buffer, family: 4 | 6): string => ip.fromBytes(family === 4 ? b.subarray(0, 4) : b.subarray(0, 16))
+const addrText = (b: Buffer, family: 4 | 6): string => {
+  const n = family === 4 ? 4 : 16
+  if (b.length < n) throw new IpvsDecodeError(`address of ${b.length} bytes for IPv${family}`)
+  return ip.fromBytes(b.subarray(0, n))
+}
 
 /** The IPVS_CMD_ATTR_SERVICE nest identifying (and, with all fields, defining) a virtual server. */
 export function encodeService (s: IpvsService): Buffer {
@@ -111,10 +122,10 @@ export function encodeService (s: IpvsService): Buffer {
 export function decodeService (nest: Uint8Array): IpvsService {
   const a = parseAttrs(nest)
   const need = (t: number, what: string): Buffer => { const v = a.get(t); if (v === undefined) throw new IpvsDecodeError(`service without ${what}`); return v }
-  const af = need(Svc.Af, 'AF').readUInt16LE(0)
+  const af = rd(need(Svc.Af, 'AF'), 2, 'AF') as number
   const family = af === AF_INET ? 4 : af === AF_INET6 ? 6 : undefined
   if (family === undefined) throw new IpvsDecodeError(`unknown address family ${af}`)
-  const proto = need(Svc.Protocol, 'PROTOCOL').readUInt16LE(0)
+  const proto = rd(need(Svc.Protocol, 'PROTOCOL'), 2, 'PROTOCOL') as number
   const protocol = (Object.entries(IPPROTO).find(([, n]) => n === proto)?.[0]) as IpvsService['protocol'] | undefined
   if (protocol === undefined) throw new IpvsDecodeError(`unknown protocol ${proto}`)
   const sched = a.get(Svc.SchedName)
@@ -122,11 +133,11 @@ export function decodeService (nest: Uint8Array): IpvsService {
     family,
     protocol,
     address: addrText(need(Svc.Addr, 'ADDR'), family),
-    port: need(Svc.Port, 'PORT').readUInt16BE(0),
+    port: rd(need(Svc.Port, 'PORT'), 2, 'PORT', true) as number,
     scheduler: sched === undefined ? '' : sched.toString('utf8').replace(/\0.*$/s, ''),
-    flags: a.get(Svc.Flags)?.readUInt32LE(0) ?? 0,
-    timeout: a.get(Svc.Timeout)?.readUInt32LE(0) ?? 0,
-    netmask: a.get(Svc.Netmask)?.readUInt32LE(0) ?? 0
+    flags: rd(a.get(Svc.Flags), 4, 'FLAGS') ?? 0,
+    timeout: rd(a.get(Svc.Timeout), 4, 'TIMEOUT') ?? 0,
+    netmask: rd(a.get(Svc.Netmask), 4, 'NETMASK') ?? 0
   }
 }
 
@@ -148,19 +159,33 @@ export function decodeDest (nest: Uint8Array, family: 4 | 6): IpvsDest {
   const addr = a.get(Dst.Addr)
   const port = a.get(Dst.Port)
   if (addr === undefined || port === undefined) throw new IpvsDecodeError('destination without ADDR or PORT')
-  const af = a.get(Dst.AddrFamily)?.readUInt16LE(0)
+  const af = rd(a.get(Dst.AddrFamily), 2, 'ADDR_FAMILY')
   const fam: 4 | 6 = af === AF_INET6 ? 6 : af === AF_INET ? 4 : family
   return {
     address: addrText(addr, fam),
-    port: port.readUInt16BE(0),
-    fwdMethod: (a.get(Dst.FwdMethod)?.readUInt32LE(0) ?? 0) & 0x7,
-    weight: a.get(Dst.Weight)?.readUInt32LE(0) ?? 0,
-    activeConns: a.get(Dst.ActiveConns)?.readUInt32LE(0) ?? 0,
-    inactConns: a.get(Dst.InactConns)?.readUInt32LE(0) ?? 0
+    port: rd(port, 2, 'PORT', true) as number,
+    fwdMethod: (rd(a.get(Dst.FwdMethod), 4, 'FWD_METHOD') ?? 0) & 0x7,
+    weight: rd(a.get(Dst.Weight), 4, 'WEIGHT') ?? 0,
+    activeConns: rd(a.get(Dst.ActiveConns), 4, 'ACTIVE_CONNS') ?? 0,
+    inactConns: rd(a.get(Dst.InactConns), 4, 'INACT_CONNS') ?? 0
   }
 }
 
 /** The payload of a reply message: its top-level service or dest nest. */
 export function nestOf (payload: Uint8Array, kind: 'service' | 'dest'): Buffer | undefined {
   return parseAttrs(payload).get(kind === 'service' ? CmdAttr.Service : CmdAttr.Dest)
+}
+
+/** `ipvsadm --set tcp tcpfin udp`: connection timeouts in seconds; 0 leaves one unchanged (IPVS_CMD_SET_CONFIG). */
+export interface IpvsTimeouts { tcp: number, tcpFin: number, udp: number }
+
+/** The attributes of IPVS_CMD_SET_CONFIG / the reply of IPVS_CMD_GET_CONFIG: three top-level u32. */
+export function encodeTimeouts (t: IpvsTimeouts): Buffer {
+  return Buffer.concat([u32(CmdAttr.TimeoutTcp, t.tcp), u32(CmdAttr.TimeoutTcpFin, t.tcpFin), u32(CmdAttr.TimeoutUdp, t.udp)])
+}
+
+export function decodeTimeouts (payload: Uint8Array): IpvsTimeouts {
+  const a = parseAttrs(payload)
+  const get = (t: number): number => { const v = rd(a.get(t), 4, `timeout attribute ${t}`); if (v === undefined) throw new IpvsDecodeError(`config reply without timeout attribute ${t}`); return v }
+  return { tcp: get(CmdAttr.TimeoutTcp), tcpFin: get(CmdAttr.TimeoutTcpFin), udp: get(CmdAttr.TimeoutUdp) }
 }

@@ -14,6 +14,8 @@ export const proxyErrorCodes = {
   PROXY_ERR_SYNC: 'the dataplane sync failed',
   /** The proxy mode cannot run on this host (no nftables, no iptables, no IPVS). */
   PROXY_ERR_UNSUPPORTED: 'the proxy mode is not supported here',
+  /** IPVS mode was asked for and this kernel has no IPVS (no generic netlink family "IPVS", /proc/net/ip_vs missing). */
+  PROXY_ERR_NO_IPVS: 'IPVS is not available in this kernel',
   /** Removing the rules of a mode (`--cleanup`) failed. */
   PROXY_ERR_CLEANUP: 'cleanup failed'
 } as const
