@@ -299,8 +299,8 @@ function parsePositive (v: string, what: string): number {
 }
 
 program.command('proxy')
-  .description('service proxy replacing kube-proxy (kube-proxy\'s flags; nftables or iptables mode)')
-  .option('--proxy-mode <mode>', 'iptables, nftables or ipvs', 'iptables')
+  .description('service proxy replacing kube-proxy (kube-proxy\'s flags; nftables, iptables or ipvs mode)')
+  .option('--proxy-mode <mode>', 'iptables, nftables or ipvs (ipvs needs IPVS in the kernel: no fallback)', 'iptables')
   .option('--kubeconfig <file>', 'kubeconfig of the API server (or --services-file / --watch-dir)')
   .option('--cluster-cidr <cidrs>', 'comma-separated pod CIDRs; traffic to ClusterIPs from outside them is masqueraded', '')
   .option('--hostname-override <name>', 'node name used to find local endpoints (default: the hostname)')
@@ -312,6 +312,13 @@ program.command('proxy')
   .option('--config <file>', 'a KubeProxyConfiguration file (command-line flags win)')
   .option('--iptables-min-sync-period <d>', 'minimum interval between syncs (Go duration)', '1s')
   .option('--iptables-sync-period <d>', 'maximum interval between syncs (Go duration)', '30s')
+  .option('--ipvs-min-sync-period <d>', 'ipvs mode: minimum interval between syncs (Go duration; default: --iptables-min-sync-period)')
+  .option('--ipvs-sync-period <d>', 'ipvs mode: maximum interval between syncs (Go duration; default: --iptables-sync-period)')
+  .option('--ipvs-scheduler <name>', 'ipvs mode: the IPVS scheduler (rr, wrr, lc, sh, mh, ...)', '')
+  .option('--ipvs-strict-arp', 'ipvs mode: arp_ignore=1 and arp_announce=2 (kube-ipvs0 addresses not announced)', false)
+  .option('--ipvs-tcp-timeout <d>', 'ipvs mode: idle TCP connection timeout (Go duration; 0: the kernel\'s)', '0s')
+  .option('--ipvs-tcpfin-timeout <d>', 'ipvs mode: TCP FIN_WAIT timeout (Go duration; 0: the kernel\'s)', '0s')
+  .option('--ipvs-udp-timeout <d>', 'ipvs mode: UDP timeout (Go duration; 0: the kernel\'s)', '0s')
   .option('--services-file <file>', 'Services and EndpointSlices from a YAML/JSON manifest file, re-read every --watch-ms')
   .option('--watch-dir <dir>', 'Services and EndpointSlices from the manifests in a directory, re-read every --watch-ms')
   .option('--watch-ms <ms>', 'how often --services-file/--watch-dir are re-read (0: once)', (v) => parsePort(v), 1000)
@@ -324,10 +331,17 @@ program.command('proxy')
         ...px.proxyDefaults,
         ...raw,
         minSyncPeriodMs: px.parseDuration(raw.iptablesMinSyncPeriod as string),
-        syncPeriodMs: px.parseDuration(raw.iptablesSyncPeriod as string)
+        syncPeriodMs: px.parseDuration(raw.iptablesSyncPeriod as string),
+        ipvsTcpTimeoutMs: px.parseDuration(raw.ipvsTcpTimeout as string),
+        ipvsTcpFinTimeoutMs: px.parseDuration(raw.ipvsTcpfinTimeout as string),
+        ipvsUdpTimeoutMs: px.parseDuration(raw.ipvsUdpTimeout as string)
       } as Parameters<typeof px.runProxy>[0]
       if (explicit.has('iptablesMinSyncPeriod')) explicit.add('minSyncPeriodMs')
       if (explicit.has('iptablesSyncPeriod')) explicit.add('syncPeriodMs')
+      // kube-proxy's --ipvs-*-sync-period apply in ipvs mode.
+      if (raw.proxyMode === 'ipvs' && raw.ipvsMinSyncPeriod !== undefined) { opts.minSyncPeriodMs = px.parseDuration(raw.ipvsMinSyncPeriod as string); explicit.add('minSyncPeriodMs') }
+      if (raw.proxyMode === 'ipvs' && raw.ipvsSyncPeriod !== undefined) { opts.syncPeriodMs = px.parseDuration(raw.ipvsSyncPeriod as string); explicit.add('syncPeriodMs') }
+      for (const [flag, opt] of [['ipvsTcpTimeout', 'ipvsTcpTimeoutMs'], ['ipvsTcpfinTimeout', 'ipvsTcpFinTimeoutMs'], ['ipvsUdpTimeout', 'ipvsUdpTimeoutMs']] as const) if (explicit.has(flag)) explicit.add(opt)
       await px.runProxy(opts, explicit)
     } catch (e) {
       const code = (e as { code?: string }).code

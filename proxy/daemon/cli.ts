@@ -9,8 +9,11 @@ import * as http from 'node:http'
 import * as os from 'node:os'
 import { pino } from 'pino'
 import { parse as parseYaml } from 'yaml'
-import { linuxIptables, linuxNftables } from '../../kernel/index.js'
+import { LinuxNetNS, findTool, linuxIptables, linuxNftables, linuxSysctl, openGenetlink } from '../../kernel/index.js'
+import type { Genetlink, Netlink } from '../../kernel/index.js'
 import { iptablesProxier } from '../iptables/index.js'
+import { ipvsCleanup, ipvsProxier, ipvsSysctls, linuxIpset, linuxIpvs } from '../ipvs/index.js'
+import type { Ipvs } from '../ipvs/index.js'
 import { nftablesProxier } from '../nftables/index.js'
 import { ProxyError, familyOfAddress } from '../tracker/index.js'
 import type { IpFamily, Proxier } from '../tracker/index.js'
@@ -40,6 +43,14 @@ export interface ProxyOptions {
   minSyncPeriodMs: number
   syncPeriodMs: number
   logLevel: string
+  /** IPVS mode: `--ipvs-scheduler` (rr when empty). */
+  ipvsScheduler: string
+  /** IPVS mode: `--ipvs-strict-arp` (arp_ignore=1, arp_announce=2). */
+  ipvsStrictArp: boolean
+  /** IPVS mode: `--ipvs-tcp-timeout`, `--ipvs-tcpfin-timeout`, `--ipvs-udp-timeout` in ms; 0 leaves the kernel's. */
+  ipvsTcpTimeoutMs: number
+  ipvsTcpFinTimeoutMs: number
+  ipvsUdpTimeoutMs: number
 }
 
 export const proxyDefaults: ProxyOptions = {
@@ -53,7 +64,12 @@ export const proxyDefaults: ProxyOptions = {
   watchMs: 1000,
   minSyncPeriodMs: 1000,
   syncPeriodMs: 30_000,
-  logLevel: 'info'
+  logLevel: 'info',
+  ipvsScheduler: '',
+  ipvsStrictArp: false,
+  ipvsTcpTimeoutMs: 0,
+  ipvsTcpFinTimeoutMs: 0,
+  ipvsUdpTimeoutMs: 0
 }
 
 /** Go duration text (`1s`, `30s`, `500ms`, `1m0s`) in milliseconds. */
@@ -107,6 +123,18 @@ export function applyConfigFile (opts: ProxyOptions, text: string, explicit: Rea
     const per = str(modeCfg.syncPeriod)
     if (per !== undefined) set('syncPeriodMs', parseDuration(per))
   }
+  // The ipvs section (KubeProxyIPVSConfiguration), read whatever the mode, as kube-proxy does.
+  const ipvsCfg = cfg.ipvs as Record<string, unknown> | undefined | null
+  if (ipvsCfg !== undefined && ipvsCfg !== null && typeof ipvsCfg === 'object') {
+    set('ipvsScheduler', str(ipvsCfg.scheduler))
+    if (typeof ipvsCfg.strictARP === 'boolean') set('ipvsStrictArp', ipvsCfg.strictARP)
+    for (const [k, o] of [['tcpTimeout', 'ipvsTcpTimeoutMs'], ['tcpFinTimeout', 'ipvsTcpFinTimeoutMs'], ['udpTimeout', 'ipvsUdpTimeoutMs']] as const) {
+      const v = str(ipvsCfg[k])
+      if (v !== undefined) set(o, parseDuration(v))
+    }
+    const unsupported = ['excludeCIDRs'].filter((k) => Array.isArray(ipvsCfg[k]) && (ipvsCfg[k] as unknown[]).length > 0)
+    if (unsupported.length > 0) throw new ProxyError('PROXY_ERR_CONFIG', `--config: ipvs.${unsupported.join(', ipvs.')} is not supported`)
+  }
   if (typeof cfg.syncPeriod === 'string') set('syncPeriodMs', parseDuration(cfg.syncPeriod))
   if (typeof cfg.minSyncPeriod === 'string') set('minSyncPeriodMs', parseDuration(cfg.minSyncPeriod))
   return out
@@ -144,10 +172,65 @@ function expand6 (a: string): string[] {
   return [...h, ...Array(8 - h.length - t.length).fill('0'), ...t]
 }
 
-/** Removes every mode's rules of both families (kube-proxy --cleanup); returns what it removed. */
-export function cleanupAll (): string[] {
+/** IPVS in this namespace, or why not (PROXY_ERR_NO_IPVS's message on a kernel without it). */
+function openIpvs (): { ipvs: Ipvs, genl: Genetlink } | { missing: string } {
+  let genl: Genetlink | undefined
+  try {
+    genl = openGenetlink()
+    return { ipvs: linuxIpvs(genl), genl }
+  } catch (e) {
+    genl?.close()
+    if (e instanceof ProxyError && e.code === 'PROXY_ERR_NO_IPVS') return { missing: e.message }
+    throw e
+  }
+}
+
+/**
+ * IPVS mode's leftovers of both families: chains, ipsets, kube-ipvs0 and
+ * (when the kernel has IPVS) virtual servers. `skipped` says what could not
+ * be looked at.
+ */
+function cleanupIpvs (nl: Netlink): { done: string[], errors: string[], skipped: string[] } {
   const done: string[] = []
   const errors: string[] = []
+  const skipped: string[] = []
+  const found = openIpvs()
+  if ('missing' in found) skipped.push(`IPVS virtual servers (${found.missing})`)
+  let ipset = linuxIpset()
+  try { findTool('ipset') } catch {
+    skipped.push('ipsets (no ipset tool)')
+    ipset = { save: () => '', restore: () => {} }
+  }
+  try {
+    for (const family of [4, 6] as const) {
+      const ipt = linuxIptables(family)
+      let usable = true
+      try { ipt.save('nat') } catch { usable = false }
+      const r = ipvsCleanup(family, { ipvs: 'ipvs' in found ? found.ipvs : undefined, netlink: nl, ipset, iptables: usable ? ipt : undefined })
+      done.push(...r.removed)
+      errors.push(...r.errors)
+    }
+  } finally {
+    if ('genl' in found) found.genl.close()
+  }
+  return { done, errors, skipped }
+}
+
+/** Removes every mode's rules of both families (kube-proxy --cleanup); returns what it removed and what it had to skip. */
+export function cleanupAll (): { done: string[], skipped: string[] } {
+  const done: string[] = []
+  const errors: string[] = []
+  // IPVS first: while its chains reference KUBE-MARK-MASQ, iptables mode's cleanup could not delete that chain.
+  const nl = new LinuxNetNS().netlink()
+  let skipped: string[] = []
+  try {
+    const r = cleanupIpvs(nl)
+    done.push(...r.done)
+    errors.push(...r.errors)
+    skipped = r.skipped
+  } catch (e) {
+    errors.push((e as Error).message)
+  } finally { nl.close() }
   for (const family of [4, 6] as const) {
     const cfg = { family, clusterCIDRs: [], masqueradeAll: false }
     try {
@@ -169,7 +252,12 @@ export function cleanupAll (): string[] {
     } catch (e) { errors.push((e as Error).message) }
   }
   if (errors.length > 0) throw new ProxyError('PROXY_ERR_CLEANUP', errors.join('; '))
-  return done
+  return { done, skipped }
+}
+
+/** A netlink socket in the proxy's own namespace (kube-ipvs0, node addresses). */
+function ipvsNetlink (): Netlink {
+  return new LinuxNetNS().netlink()
 }
 
 function splitHostPort (v: string, what: string): { host: string, port: number } {
@@ -187,12 +275,19 @@ export async function runProxy (raw: ProxyOptions, explicit: ReadonlySet<string>
     opts = applyConfigFile(opts, text, explicit)
   }
   if (opts.cleanup) {
-    const done = cleanupAll()
+    const { done, skipped } = cleanupAll()
     process.stdout.write(done.length === 0 ? 'nothing to clean up\n' : `removed: ${done.join(', ')}\n`)
+    for (const s of skipped) process.stdout.write(`skipped: ${s}\n`)
     return
   }
   if (!['iptables', 'nftables', 'ipvs'].includes(opts.proxyMode)) throw new ProxyError('PROXY_ERR_CONFIG', `unknown --proxy-mode ${String(opts.proxyMode)}`)
-  if (opts.proxyMode === 'ipvs') throw new ProxyError('PROXY_ERR_UNSUPPORTED', 'ipvs mode is not implemented in this build; use nftables or iptables')
+  // IPVS mode needs IPVS: unlike kube-proxy, which falls back to another mode, refuse (PROXY_ERR_NO_IPVS).
+  let ipvsKit: { ipvs: Ipvs, genl: Genetlink } | undefined
+  if (opts.proxyMode === 'ipvs') {
+    const found = openIpvs()
+    if ('missing' in found) throw new ProxyError('PROXY_ERR_NO_IPVS', found.missing)
+    ipvsKit = found
+  }
   if (opts.servicesFile === undefined && opts.watchDir === undefined && opts.kubeconfig === undefined) {
     throw new ProxyError('PROXY_ERR_CONFIG', 'no source of Services: give --kubeconfig, --services-file or --watch-dir')
   }
@@ -209,6 +304,21 @@ export async function runProxy (raw: ProxyOptions, explicit: ReadonlySet<string>
     }
     if (opts.proxyMode === 'nftables') {
       proxiers.push(nftablesProxier(cfg, { nft: linuxNftables() }))
+    } else if (ipvsKit !== undefined) {
+      const ipt = linuxIptables(family)
+      try { ipt.save('nat') } catch (e) {
+        log.warn({ family, err: (e as Error).message }, 'family unusable in ipvs mode (no ip(6)tables); skipped')
+        continue
+      }
+      const nodePortCIDRs = opts.nodeportAddresses.filter((c) => c !== 'primary' && familyOfAddress(c.split('/')[0] ?? '') === family)
+      proxiers.push(ipvsProxier({
+        family,
+        clusterCIDRs: cfg.clusterCIDRs,
+        masqueradeAll: opts.masqueradeAll,
+        ...(nodePortCIDRs.length > 0 ? { nodePortCIDRs } : {}),
+        ...(opts.ipvsScheduler !== '' ? { scheduler: opts.ipvsScheduler } : {}),
+        randomFully: true
+      }, { ipvs: ipvsKit.ipvs, netlink: ipvsNetlink(), ipset: linuxIpset(), iptables: ipt }))
     } else {
       const ipt = linuxIptables(family)
       try { ipt.save('nat') } catch (e) {
@@ -219,18 +329,42 @@ export async function runProxy (raw: ProxyOptions, explicit: ReadonlySet<string>
     }
   }
   if (proxiers.length === 0) throw new ProxyError('PROXY_ERR_UNSUPPORTED', `${opts.proxyMode}: no usable address family`)
+  if (ipvsKit !== undefined) {
+    ipvsSysctls(linuxSysctl, { strictARP: opts.ipvsStrictArp })
+    const sec = (ms: number): number => Math.round(ms / 1000)
+    if (opts.ipvsTcpTimeoutMs + opts.ipvsTcpFinTimeoutMs + opts.ipvsUdpTimeoutMs > 0) {
+      ipvsKit.ipvs.setTimeouts({ tcp: sec(opts.ipvsTcpTimeoutMs), tcpFin: sec(opts.ipvsTcpFinTimeoutMs), udp: sec(opts.ipvsUdpTimeoutMs) })
+    }
+  }
   // Leftovers of the other mode (a node switching modes).
   for (const family of [4, 6] as const) {
     const cfg = { family, clusterCIDRs: [], masqueradeAll: false }
     try {
-      if (opts.proxyMode === 'iptables') {
+      if (opts.proxyMode !== 'nftables') {
         const nft = linuxNftables()
         if (nft.listTable(family === 4 ? 'ip' : 'ip6', 'kube-proxy') !== undefined) nftablesProxier(cfg, { nft }).cleanup()
-      } else {
+      }
+      if (opts.proxyMode === 'nftables') {
         const ipt = linuxIptables(family)
         if (ipt.listChains('nat').includes('KUBE-SERVICES')) iptablesProxier(cfg, { iptables: ipt }).cleanup()
       }
+      if (opts.proxyMode === 'ipvs') {
+        // iptables mode's own chains only (the shared KUBE-SERVICES may be IPVS mode's from an earlier run).
+        const ipt = linuxIptables(family)
+        const nat = ipt.listChains('nat')
+        if (nat.includes('KUBE-NODEPORTS') || nat.some((c) => /^KUBE-(SVC|SEP)-/.test(c))) iptablesProxier(cfg, { iptables: ipt }).cleanup()
+      }
     } catch (e) { log.warn({ family, err: (e as Error).message }, 'cleaning the other mode\'s leftovers failed') }
+  }
+  if (opts.proxyMode !== 'ipvs') {
+    const nl = ipvsNetlink()
+    try {
+      const r = cleanupIpvs(nl)
+      if (r.done.length > 0) log.info({ removed: r.done }, 'removed IPVS mode\'s leftovers')
+      if (r.errors.length > 0) log.warn({ err: r.errors.join('; ') }, 'cleaning IPVS mode\'s leftovers failed')
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'cleaning IPVS mode\'s leftovers failed')
+    } finally { nl.close() }
   }
   const onSourceError = (e: unknown): void => { log.error({ err: (e as Error).message, code: (e as { code?: string }).code }, 'source') }
   const source = opts.servicesFile === undefined && opts.watchDir === undefined

@@ -57,6 +57,8 @@ export interface IpvsProxierInit {
   masqueradeAll: boolean
   /** Node addresses for NodePorts; undefined: every address of the family but loopback, IPv6 link-local and kube-ipvs0's, read at each sync. */
   nodeIPs?: readonly string[] | undefined
+  /** With `nodeIPs` undefined: only the addresses inside these CIDRs (`--nodeport-addresses`). */
+  nodePortCIDRs?: readonly string[]
   /** `ipvs.scheduler`, default rr. */
   scheduler?: string
   randomFully?: boolean
@@ -134,6 +136,7 @@ export function ipvsProxier (init: IpvsProxierInit, deps: IpvsProxierDeps): Ipvs
       let want: IpvsDesired
       try {
         const nodeIPs = init.nodeIPs ?? localNodeIPs(deps.netlink, family)
+          .filter((a) => init.nodePortCIDRs === undefined || init.nodePortCIDRs.some((c) => ip.contains(ip.parseCidr(c), a)))
         want = ipvsDesired(all, { family, nodeIPs, ...(init.scheduler !== undefined ? { scheduler: init.scheduler } : {}) })
         const rules = ipvsRestoreText({ family, clusterCIDRs: init.clusterCIDRs, masqueradeAll: init.masqueradeAll, nodeIPs, randomFully: init.randomFully ?? false })
         computeMs = now() - start
@@ -229,7 +232,9 @@ export function ipvsCleanup (family: IpFamily, deps: { ipvs?: Ipvs | undefined, 
     step(`IPVS iptables chains (IPv${family})`, () => {
       const nat = ipt.listChains('nat')
       const filter = ipt.listChains('filter')
-      if (![...natChains, ...filterChains].some((c) => nat.includes(c) || filter.includes(c))) return false
+      // IPVS mode was here only if one of its own chains is (the others share iptables mode's names).
+      if (!['KUBE-NODE-PORT', 'KUBE-LOAD-BALANCER'].some((c) => nat.includes(c)) &&
+        !['KUBE-NODE-PORT', 'KUBE-SOURCE-RANGES-FIREWALL', 'KUBE-IPVS-FILTER', 'KUBE-IPVS-OUT-FILTER'].some((c) => filter.includes(c))) return false
       const iptablesMode = nat.some((c) => /^KUBE-(SVC|SVL|EXT|SEP|FW)-/.test(c)) || nat.includes('KUBE-NODEPORTS')
       const shared = new Set(['KUBE-SERVICES', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ', 'KUBE-FORWARD', 'KUBE-PROXY-FIREWALL'])
       const keep = (c: string): boolean => iptablesMode && shared.has(c)
