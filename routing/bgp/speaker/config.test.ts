@@ -1,6 +1,9 @@
 import test from 'ava'
 import { BgpdError } from '../errors.js'
-import { parseConfig } from './config.js'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { loadConfig, parseConfig } from './config.js'
 
 test('defaults: listen 0.0.0.0:179, both families, hold time 90, FIB off, the default API socket', (t) => {
   const c = parseConfig({ routerId: '10.0.0.1', asn: 65000, peers: [{ address: '10.0.0.2', asn: 65000 }], announce: ['10.1.0.0/16'] })
@@ -31,3 +34,18 @@ for (const [name, doc, re] of bad) {
     t.regex(e?.message ?? '', re)
   })
 }
+
+test('loadConfig: YAML, JSON, YAML flow style, and a clear error for a broken file', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bgpd-config-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const write = (name: string, text: string): string => { const f = path.join(dir, name); fs.writeFileSync(f, text); return f }
+  const yaml = loadConfig(write('a.yaml', 'routerId: 10.0.0.1\nasn: 65000\npeers:\n  - address: 10.0.0.2\n    asn: 65001\n'))
+  t.is(yaml.peers[0]?.asn, 65001)
+  const json = loadConfig(write('a.json', JSON.stringify({ routerId: '10.0.0.1', asn: 65000, announce: ['10.1.0.0/16'] })))
+  t.is(json.announce[0]?.prefix, '10.1.0.0/16')
+  const flow = loadConfig(write('b.yaml', '{ routerId: 10.0.0.1, asn: 65000 }'))
+  t.is(flow.asn, 65000)
+  const e = t.throws(() => loadConfig(write('c.yaml', 'routerId: [10.0.0.1\n')), { instanceOf: BgpdError })
+  t.regex(e.message, /c\.yaml: /)
+  t.is(e.code, 'BGPD_ERR_CONFIG')
+})
