@@ -22,11 +22,19 @@ export interface Ipset {
 export interface IpsetSpec { name: string, type: string }
 
 /**
+ * A set's name for a family: IPv6 sets are `KUBE-6-…`, cut to ipset's 31
+ * characters (kube-proxy's rule, so `KUBE-6-LOAD-BALANCER-SOURCE-CID`).
+ */
+export function ipsetName (family: IpFamily, name: string): string {
+  return family === 6 ? name.replace(/^KUBE-/, 'KUBE-6-').slice(0, 31) : name
+}
+
+/**
  * The sets of one family, as kube-proxy names and types them; IPv6 names
  * are `KUBE-6-…` (kube-proxy's dual-stack rule). Bitmap sets have no family.
  */
 export function ipsetSpecs (family: IpFamily): IpsetSpec[] {
-  const n = (s: string): string => family === 6 ? s.replace(/^KUBE-/, 'KUBE-6-') : s
+  const n = (s: string): string => ipsetName(family, s)
   return [
     ['KUBE-LOOP-BACK', 'hash:ip,port,ip'],
     ['KUBE-CLUSTER-IP', 'hash:ip,port'],

@@ -4,11 +4,12 @@
  * one virtual server per (IP, protocol, port) and one per node IP for each
  * NodePort, real servers with weight 1 and NAT forwarding, ClientIP affinity
  * as the persistent flag with its timeout, and the ipsets that keep the
- * iptables rule count constant (IPv6 sets are named `KUBE-6-…`).
+ * iptables rule count constant (IPv6 sets are named `KUBE-6-…`, see `ipsetName`).
  */
 import { categorizeEndpoints } from '../tracker/index.js'
 import type { EndpointInfo, IpFamily, ServicePortInfo } from '../tracker/index.js'
 import { FWD_MASQ, SVC_F_PERSISTENT } from './codec.js'
+import { ipsetName } from './ipset.js'
 import type { IpvsDest, IpvsService } from './codec.js'
 
 export const DUMMY_DEVICE = 'kube-ipvs0'
@@ -39,13 +40,10 @@ export function emptyDesired (): IpvsDesired {
   return { virtualServers: new Map(), addresses: new Set(), ipsets: new Map() }
 }
 
-function setName (family: IpFamily, name: string): string {
-  return family === 6 ? name.replace(/^KUBE-/, 'KUBE-6-') : name
-}
 
 export function ipvsDesired (services: Iterable<readonly ServicePortInfo[]>, cfg: IpvsRenderConfig, into: IpvsDesired = emptyDesired()): IpvsDesired {
   const add = (set: string, entry: string): void => {
-    const n = setName(cfg.family, set)
+    const n = ipsetName(cfg.family, set)
     let s = into.ipsets.get(n)
     if (s === undefined) { s = new Set(); into.ipsets.set(n, s) }
     s.add(entry)

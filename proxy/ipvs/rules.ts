@@ -9,6 +9,7 @@
 import type { IptablesTable, RuleSpec } from '../../kernel/index.js'
 import { formatRule } from '../../kernel/index.js'
 import type { IpFamily } from '../tracker/index.js'
+import { ipsetName } from './ipset.js'
 
 export const MASQ_MARK = '0x4000'
 
@@ -46,7 +47,7 @@ export const ipvsJumpRules: readonly JumpRule[] = [
 
 /** The per-table restore text: `*nat` and `*filter` with every chain declared (so flushed) and refilled. */
 export function ipvsRestoreText (cfg: IpvsRulesConfig): string {
-  const s = (name: string): string => cfg.family === 6 ? name.replace(/^KUBE-/, 'KUBE-6-') : name
+  const s = (name: string): string => ipsetName(cfg.family, name)
   const set = (name: string, dirs: string): string[] => ['-m', 'set', '--match-set', s(name), dirs]
   const c = (text: string): string[] => ['-m', 'comment', '--comment', text]
   const nat: Array<[string, string[]]> = []
@@ -80,9 +81,10 @@ export function ipvsRestoreText (cfg: IpvsRulesConfig): string {
   // Masquerading: hairpin (a pod reaching itself through a service), then the 0x4000 mark.
   A('KUBE-POSTROUTING', ...c('Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose'), ...set('KUBE-LOOP-BACK', 'dst,dst,src'), '-j', 'MASQUERADE')
   A('KUBE-POSTROUTING', '-m', 'mark', '!', '--mark', `${MASQ_MARK}/${MASQ_MARK}`, '-j', 'RETURN')
-  A('KUBE-POSTROUTING', '-j', 'MARK', '--xor-mark', MASQ_MARK)
+  // `--xor-mark 0x4000` / `--or-mark 0x4000` as the kernel stores and iptables-save prints them.
+  A('KUBE-POSTROUTING', '-j', 'MARK', '--set-xmark', `${MASQ_MARK}/0x0`)
   A('KUBE-POSTROUTING', ...c('kubernetes service traffic requiring SNAT'), '-j', 'MASQUERADE', ...(cfg.randomFully === true ? ['--random-fully'] : []))
-  A('KUBE-MARK-MASQ', '-j', 'MARK', '--or-mark', MASQ_MARK)
+  A('KUBE-MARK-MASQ', '-j', 'MARK', '--set-xmark', `${MASQ_MARK}/${MASQ_MARK}`)
 
   const filter: Array<[string, string[]]> = []
   const F = (chain: string, ...w: string[]): void => { filter.push([chain, w]) }
@@ -97,7 +99,7 @@ export function ipvsRestoreText (cfg: IpvsRulesConfig): string {
   // Only service ports answer on the service addresses (kube-proxy#72236): new connections to any other port are rejected.
   for (const name of ['KUBE-LOAD-BALANCER', 'KUBE-CLUSTER-IP', 'KUBE-EXTERNAL-IP', 'KUBE-EXTERNAL-IP-LOCAL']) F('KUBE-IPVS-FILTER', ...set(name, 'dst,dst'), '-j', 'RETURN')
   F('KUBE-IPVS-FILTER', ...set('KUBE-HEALTH-CHECK-NODE-PORT', 'dst'), '-j', 'RETURN')
-  F('KUBE-IPVS-FILTER', '-m', 'conntrack', '--ctstate', 'NEW', ...set('KUBE-IPVS-IPS', 'dst'), '-j', 'REJECT')
+  F('KUBE-IPVS-FILTER', '-m', 'conntrack', '--ctstate', 'NEW', ...set('KUBE-IPVS-IPS', 'dst'), '-j', 'REJECT', '--reject-with', cfg.family === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable')
   // The node itself is held to loadBalancerSourceRanges too (kube-proxy#119656).
   F('KUBE-IPVS-OUT-FILTER', ...set('KUBE-LOAD-BALANCER-FW', 'dst,dst'), '-j', 'KUBE-SOURCE-RANGES-FIREWALL')
 
