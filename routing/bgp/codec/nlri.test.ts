@@ -68,3 +68,28 @@ test('arbitrary bytes decode as a prefix or throw BgpMessageError (property)', (
   }), { numRuns: 3000 })
   t.pass()
 })
+
+test('IPv4 text: odd spellings still go to the address parser; decoded text is dotted decimal and re-encodes to the same bytes (property)', (t) => {
+  const v4 = prefixCodec(Afi.Ipv4)
+  const outcome = (prefix: string): string => {
+    try { return Buffer.from(v4.encode({ prefix })).toString('hex') } catch (e) { return `error ${(e as Error).message.replace(/ \(.*$/, '')}` }
+  }
+  // Spellings the one-pass reader turns away go to the address parser, which decides as it always did.
+  for (const p of ['010.0.0.0/8', '10.0.0.0/08', '10.0.0.0/33', '10.0.0/8', '10.0.0.0.0/8', '256.0.0.0/8', '10.0.0.0/', '/8', '1.2.3.4/32 ', '10.1.2.3/24']) {
+    t.regex(outcome(p), /^error |^[0-9a-f]+$/, p)
+  }
+  t.is(outcome('10.1.2.3/24'), 'error prefix 10.1.2.3/24 has bits set past its length')
+  t.is(outcome('10.0.0.0/33'), 'error invalid prefix "10.0.0.0/33"')
+  // Canonical text from arbitrary octets: what decode builds, encode reads back to the same bytes.
+  fc.assert(fc.property(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 32 }), (b, len) => {
+    const n = (len + 7) >> 3
+    const wire = new Uint8Array(1 + n)
+    wire[0] = len
+    wire.set(b.subarray(0, n), 1)
+    const decoded = v4.decode(wire).value
+    const masked = Array.from(b, (x, i) => i * 8 >= len ? 0 : i * 8 + 8 <= len ? x : x & (0xff << (8 - (len - i * 8))) & 0xff)
+    deepStrictEqual(decoded.prefix, `${masked.join('.')}/${len}`)
+    const again = v4.encode(decoded)
+    deepStrictEqual(v4.decode(again).value, decoded)
+  }), { numRuns: 500 })
+})
