@@ -1,12 +1,26 @@
 /**
  * Adj-RIB-Out of every peer in one map: prefix → the attributes sent to each peer, by the peer's slot. One map
- * entry and one small array per prefix instead of one map per peer (with a full table and a handful of clients the
- * per-peer maps were most of the memory).
+ * entry per prefix instead of one map per peer (with a full table and a handful of clients the per-peer maps were
+ * most of the memory). A row where every peer was sent the same attributes (a reflector's clients, which all get
+ * the same UPDATEs) is kept as that one attributes object instead of an array of slots: 88 bytes less a prefix.
  */
 import type { Attrs } from '../rib/index.js'
 
+/** One prefix's row: the attributes every slot holds, or the attributes by slot. */
+export type Row = Attrs | ReadonlyArray<Attrs | undefined>
+
+/** What `slot` holds in `row`. */
+export function atSlot (row: Row | undefined, slot: number): Attrs | undefined {
+  if (row === undefined) return undefined
+  return isSlots(row) ? row[slot] : row
+}
+
+function isSlots (row: Row): row is ReadonlyArray<Attrs | undefined> {
+  return Array.isArray(row)
+}
+
 export class AdjRibOut {
-  readonly #m = new Map<string, Array<Attrs | undefined>>()
+  readonly #m = new Map<string, Row>()
   readonly #counts: number[] = []
   readonly #slots: number
 
@@ -15,27 +29,50 @@ export class AdjRibOut {
     this.#slots = Math.max(1, slots)
   }
 
-  get (slot: number, prefix: string): Attrs | undefined { return this.#m.get(prefix)?.[slot] }
+  get (slot: number, prefix: string): Attrs | undefined { return atSlot(this.#m.get(prefix), slot) }
 
-  /** What every peer was sent for `prefix`, by slot (read-only for callers). */
-  row (prefix: string): ReadonlyArray<Attrs | undefined> | undefined { return this.#m.get(prefix) }
+  /** What every peer was sent for `prefix` (read it with `atSlot`). */
+  row (prefix: string): Row | undefined { return this.#m.get(prefix) }
 
   /** Returns the prefix's row. */
-  set (slot: number, prefix: string, attrs: Attrs): ReadonlyArray<Attrs | undefined> {
-    let a = this.#m.get(prefix)
-    if (a === undefined) { a = new Array<Attrs | undefined>(this.#slots).fill(undefined); this.#m.set(prefix, a) }
+  set (slot: number, prefix: string, attrs: Attrs): Row {
+    const cur = this.#m.get(prefix)
+    if (cur !== undefined && !isSlots(cur)) {
+      if (cur === attrs) return cur
+      const a = this.#expand(cur)
+      a[slot] = attrs
+      this.#m.set(prefix, a)
+      return a
+    }
+    let a = cur as Array<Attrs | undefined> | undefined
+    if (a === undefined) {
+      if (this.#slots === 1) {
+        this.#counts[slot] = (this.#counts[slot] ?? 0) + 1
+        this.#m.set(prefix, attrs)
+        return attrs
+      }
+      a = new Array<Attrs | undefined>(this.#slots).fill(undefined)
+      this.#m.set(prefix, a)
+    }
     if (a[slot] === undefined) this.#counts[slot] = (this.#counts[slot] ?? 0) + 1
     a[slot] = attrs
+    if (a.every((x) => x === attrs)) {
+      this.#m.set(prefix, attrs)
+      return attrs
+    }
     return a
   }
 
   /** True when something was there. */
   delete (slot: number, prefix: string): boolean {
-    const a = this.#m.get(prefix)
-    if (a?.[slot] === undefined) return false
-    a[slot] = undefined
+    const cur = this.#m.get(prefix)
+    if (atSlot(cur, slot) === undefined) return false
     this.#counts[slot] = (this.#counts[slot] ?? 1) - 1
+    if (this.#slots === 1) { this.#m.delete(prefix); return true }
+    const a = isSlots(cur as Row) ? cur as Array<Attrs | undefined> : this.#expand(cur as Attrs)
+    a[slot] = undefined
     if (a.every((x) => x === undefined)) this.#m.delete(prefix)
+    else this.#m.set(prefix, a)
     return true
   }
 
@@ -49,4 +86,8 @@ export class AdjRibOut {
   }
 
   count (slot: number): number { return this.#counts[slot] ?? 0 }
+
+  #expand (attrs: Attrs): Array<Attrs | undefined> {
+    return new Array<Attrs | undefined>(this.#slots).fill(attrs)
+  }
 }

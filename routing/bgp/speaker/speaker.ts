@@ -22,7 +22,7 @@ import type { LoopReason } from '../rr/index.js'
 import { BgpdError } from '../errors.js'
 import type { AnnounceConfig, BgpdConfig, PeerConfig } from './config.js'
 import { announceEntry } from './config.js'
-import { AdjRibOut } from './adj-out.js'
+import { AdjRibOut, atSlot } from './adj-out.js'
 
 export interface Logger {
   info (o: object | string, msg?: string): void
@@ -638,7 +638,7 @@ export class Speaker {
             out = m ?? undefined
           } else out = this.#exportAttrs(p, best)
         }
-        const prev = row?.[p.slot]
+        const prev = atSlot(row, p.slot)
         if (out === undefined) {
           if (prev !== undefined) { this.#out.delete(p.slot, prefix); w.gone[fam].push(prefix) }
           continue
