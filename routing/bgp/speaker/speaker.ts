@@ -80,6 +80,15 @@ interface Peer {
   eor: Set<Family>
 }
 
+/** UPDATEs encoded during one flush, for the other peers that are sent the same: key → the batch and its bytes. */
+type MessageCache = Map<string, { prefixes: readonly string[], bytes: Uint8Array }>
+
+function sameList (a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 export interface NeighborView {
   address: string
   asn: number
@@ -530,7 +539,7 @@ export class Speaker {
       this.#scheduleFlush()
     }
     const t0 = this.#clock.now()
-    const cache = new Map<string, Uint8Array>()
+    const cache = new Map()
     this.#advertiseAll([...this.#peers.values()], prefixes, cache)
     this.#deps.sink?.changed(prefixes, this.rib)
     this.#log.debug({ prefixes: prefixes.length, ms: Math.round((this.#clock.now() - t0) * 10) / 10, messages: cache.size }, 'flush')
@@ -594,7 +603,7 @@ export class Speaker {
   }
 
   /** Brings `p`'s Adj-RIB-Out up to date for `prefixes` and sends the difference. */
-  #advertise (p: Peer, prefixes: readonly string[], cache: Map<string, Uint8Array>): void {
+  #advertise (p: Peer, prefixes: readonly string[], cache: MessageCache): void {
     this.#advertiseAll([p], prefixes, cache)
   }
 
@@ -603,7 +612,7 @@ export class Speaker {
    * runs over prefixes outside and peers inside, so each prefix's Loc-RIB entry and Adj-RIB-Out row are looked up
    * once, not once per peer.
    */
-  #advertiseAll (peers: readonly Peer[], prefixes: readonly string[], cache: Map<string, Uint8Array>): void {
+  #advertiseAll (peers: readonly Peer[], prefixes: readonly string[], cache: MessageCache): void {
     interface Work {
       p: Peer
       groups: Record<Family, Map<Attrs, string[]>>
@@ -664,7 +673,7 @@ export class Speaker {
   }
 
   /** UPDATEs for `prefixes` under `attrs` (undefined: withdrawals), each within the message limit. */
-  #sendBatches (p: Peer, fam: Family, attrs: Attrs | undefined, prefixes: string[], tx: CodecOptions, cache: Map<string, Uint8Array>): void {
+  #sendBatches (p: Peer, fam: Family, attrs: Attrs | undefined, prefixes: string[], tx: CodecOptions, cache: MessageCache): void {
     const limit = maxMessageLength(tx, MessageType.Update) - 8
     const attrList = attrs === undefined ? [] : toAttributesFor(attrs, fam, tx)
     let baseLen: number
@@ -681,8 +690,11 @@ export class Speaker {
     let len = baseLen
     const send = (): void => {
       if (batch.length === 0) return
-      const key = `${id}|${txKey}|${fam}|${batch.join(',')}`
-      let bytes = cache.get(key)
+      // Peers that get the same prefixes under the same attributes get the same bytes. The key names the batch by
+      // its ends and size; a hit is confirmed element by element (the prefix strings are shared, so === is cheap).
+      const key = `${id}|${txKey}|${fam}|${batch.length}|${batch[0] ?? ''}|${batch[batch.length - 1] ?? ''}`
+      const hit = cache.get(key)
+      let bytes = hit !== undefined && sameList(hit.prefixes, batch) ? hit.bytes : undefined
       if (bytes === undefined) {
         try {
           bytes = encodeMessage(buildUpdate(fam, attrList, batch), tx)
@@ -695,7 +707,7 @@ export class Speaker {
           len = baseLen
           return
         }
-        cache.set(key, bytes)
+        if (hit === undefined) cache.set(key, { prefixes: batch, bytes })
       }
       p.fsm.sendBytes(bytes)
       p.updatesOut++
