@@ -71,10 +71,11 @@ async function api (w: Weft, method: string, url: string, body?: unknown): Promi
   })
 }
 
+const pathsOf = (rows: RibRow[], prefix: string): RibRow['paths'] => rows.find((r) => r.prefix === prefix)?.paths ?? []
 interface RibRow { prefix: string, reason: string, paths: Array<{ source: string, nextHop: string, asPath: number[][], best: boolean, originatorId?: string, clusterList: string[], localPref?: number }> }
 const rib = async (w: Weft): Promise<RibRow[]> => await api(w, 'GET', '/v1/rib') as RibRow[]
-const neighbors = async (w: Weft): Promise<Array<{ address: string, state: string, prefixesReceived: number, updatesIn: number, updatesOut: number, flaps: number, lastError?: string }>> =>
-  await api(w, 'GET', '/v1/neighbors') as Array<{ address: string, state: string, prefixesReceived: number, updatesIn: number, updatesOut: number, flaps: number, lastError?: string }>
+interface NeighborRow { address: string, state: string, prefixesReceived: number, updatesIn: number, updatesOut: number, flaps: number, lastError?: string, loopedIn: { asPath: number, originatorId: number, clusterList: number } }
+const neighbors = async (w: Weft): Promise<NeighborRow[]> => await api(w, 'GET', '/v1/neighbors') as NeighborRow[]
 
 interface Bird { ctl: string, cli: (cmd: string) => Promise<string> }
 
@@ -106,7 +107,12 @@ const birdTimers = 'hold time 9; keepalive time 3; connect retry time 2; error w
 function skipUnlessTools (t: ExecutionContext, ...bins: string[]): boolean {
   requireRoot()
   const missing = bins.filter((b) => !have(b))
-  if (missing.length > 0) { t.log(`missing ${missing.join(', ')}: skipped`); t.pass(); return false }
+  if (missing.length > 0) {
+    // CI installs every peer (scripts/install-deps.sh): there a missing one is a failure, not a skip.
+    if (process.env.CI === 'true') t.fail(`missing ${missing.join(', ')}: scripts/install-deps.sh installs them`)
+    else { t.log(`missing ${missing.join(', ')}: skipped`); t.pass() }
+    return false
+  }
   return true
 }
 
@@ -215,6 +221,15 @@ ${gobgpNeighbor(hw.ip, 65000, { passive: true })}`)
   t.is(p?.attrs.find((a) => a.type === 3)?.nexthop, hb.ip)
   t.deepEqual(p?.attrs.find((a) => a.type === 9)?.value, hb.ip)
   t.deepEqual(p?.attrs.find((a) => a.type === 10)?.value, ['1.1.1.1'])
+  // Update-group reflection: each client is sent its own route back too, and ignores it (its router id is the
+  // ORIGINATOR_ID). BIRD and GoBGP keep only their own path; neither sends ours back to us.
+  await until(async () => (await neighbors(w)).every((n) => n.prefixesReceived === 1), 10_000, () => 'one prefix from each client')
+  const own = await b.cli('show route 10.2.0.0/24 all')
+  t.regex(own, /s4/)
+  t.notRegex(own, /toweft/, 'BIRD ignored its reflected route')
+  const gOwn = JSON.parse(await g.cli('global', 'rib', '10.3.0.0/24', '-a', 'ipv4', '-j')) as Record<string, unknown[]>
+  t.is(gOwn['10.3.0.0/24']?.length, 1, 'GoBGP ignored its reflected route')
+  for (const n of await neighbors(w)) t.deepEqual(n.loopedIn, { asPath: 0, originatorId: 0, clusterList: 0 })
 })
 
 test('[kernel] weft as iBGP client of a BIRD route reflector, IPv4 and IPv6: reflected routes carry ORIGINATOR_ID and CLUSTER_LIST', async (t) => {
@@ -494,8 +509,28 @@ protocol bgp w { local as 65000; neighbor ${hw.ip} as 65000; ${birdTimers} grace
   t.regex(await b.cli('show route 10.1.0.0/24'), /10\.1\.0\.0\/24/)
 })
 
+interface Frr { vtysh: (cmd: string) => Promise<string> }
+
+/** FRR's bgpd alone (no zebra: -Z) in `h`'s namespace, with its files in the sandbox. */
+async function startFrr (t: ExecutionContext, sb: Sandbox, h: Host, config: string): Promise<Frr> {
+  // bgpd drops to the frr user: its vty socket directory must be writable by it.
+  const dir = path.join(sb.dir, `frr-${h.name}`)
+  fs.mkdirSync(dir)
+  fs.chmodSync(sb.dir, 0o755)
+  fs.chmodSync(dir, 0o777)
+  const conf = path.join(dir, 'frr.conf')
+  fs.writeFileSync(conf, config)
+  fs.chmodSync(conf, 0o644)
+  const pid = path.join(dir, 'bgpd.pid')
+  await sb.exec(h.ns, '/usr/lib/frr/bgpd', ['-f', conf, '-i', pid, '-Z', '-n', '-u', 'frr', '-g', 'frr', '--vty_socket', dir, '-d'])
+  t.teardown(() => { try { process.kill(Number(fs.readFileSync(pid, 'utf8').trim()), 'SIGTERM') } catch { /* gone */ } })
+  return { vtysh: async (cmd: string): Promise<string> => String((await sb.exec(h.ns, '/usr/bin/vtysh', ['--vty_socket', dir, '-d', 'bgpd', '-c', cmd], { reject: false })).stdout) }
+}
+
+const haveFrr = (): boolean => have('vtysh') && fs.existsSync('/usr/lib/frr/bgpd')
+
 test('[kernel] eBGP with FRR: routes both ways, FRR\'s first-AS and policy checks pass', async (t) => {
-  if (!skipUnlessTools(t, 'vtysh') || !fs.existsSync('/usr/lib/frr/bgpd')) { t.pass(); return }
+  if (!skipUnlessTools(t, 'vtysh') || !haveFrr()) return
   const sb = sandbox(t, 'bgpfrr')
   const topo = await underlayTopology(sb, { hosts: 2 })
   const [hw, hf] = topo.hosts as [Host, Host]
@@ -503,13 +538,7 @@ test('[kernel] eBGP with FRR: routes both ways, FRR\'s first-AS and policy check
     routerId: hw.ip, asn: 65001, announce: [{ prefix: '10.1.0.0/24', communities: ['65001:5'] }],
     peers: [{ address: hf.ip, asn: 65003, families: ['ipv4'], policy: { import: 'accept', export: 'accept' }, holdTime: 9, connectRetryTime: 1 }]
   })
-  // bgpd drops to the frr user: its vty socket directory must be writable by it.
-  const dir = path.join(sb.dir, 'frr')
-  fs.mkdirSync(dir)
-  fs.chmodSync(sb.dir, 0o755)
-  fs.chmodSync(dir, 0o777)
-  const conf = path.join(dir, 'frr.conf')
-  fs.writeFileSync(conf, `router bgp 65003
+  const { vtysh } = await startFrr(t, sb, hf, `router bgp 65003
  bgp router-id ${hf.ip}
  no bgp network import-check
  neighbor ${hw.ip} remote-as 65001
@@ -522,12 +551,7 @@ test('[kernel] eBGP with FRR: routes both ways, FRR\'s first-AS and policy check
  exit-address-family
 route-map all permit 10
 `)
-  fs.chmodSync(conf, 0o644)
-  const pid = path.join(dir, 'bgpd.pid')
-  await sb.exec(hf.ns, '/usr/lib/frr/bgpd', ['-f', conf, '-i', pid, '-Z', '-n', '-u', 'frr', '-g', 'frr', '--vty_socket', dir, '-d'])
-  t.teardown(() => { try { process.kill(Number(fs.readFileSync(pid, 'utf8').trim()), 'SIGTERM') } catch { /* gone */ } })
-  const vtysh = async (cmd: string): Promise<string> => String((await sb.exec(hf.ns, '/usr/bin/vtysh', ['--vty_socket', dir, '-d', 'bgpd', '-c', cmd], { reject: false })).stdout)
-  await until(async () => (await neighbors(w))[0]?.state === 'Established', 30_000, () => `session; FRR: ${String((sb.exec(hf.ns, '/usr/bin/vtysh', ['--vty_socket', dir, '-c', 'show bgp summary'], { reject: false })))}`)
+  await until(async () => (await neighbors(w))[0]?.state === 'Established', 30_000, () => 'session with FRR')
   await until(async () => (await rib(w)).some((r) => r.prefix === '10.3.0.0/24'), 20_000, () => 'FRR route at weft')
   const p = (await rib(w)).find((r) => r.prefix === '10.3.0.0/24')?.paths[0]
   t.deepEqual(p?.asPath, [[65003]])
@@ -537,6 +561,91 @@ route-map all permit 10
   t.is(j.paths?.[0]?.aspath?.string, '65001')
   t.is(j.paths?.[0]?.community?.string, '65001:5')
   t.is(j.paths?.[0]?.nexthops?.[0]?.ip, hw.ip)
+})
+
+test('[kernel] weft and BIRD as iBGP clients of an FRR route reflector, IPv4 and IPv6: reflected routes both ways, ours not taken back', async (t) => {
+  if (!skipUnlessTools(t, 'bird', 'vtysh') || !haveFrr()) return
+  const sb = sandbox(t, 'bgpfrrr')
+  const topo = await underlayTopology(sb, { hosts: 3, ipv6: true })
+  const [hw, hf, hb] = topo.hosts as [Host, Host, Host]
+  const w = await startWeft(t, sb, hw, {
+    routerId: hw.ip, asn: 65000, listen: { address: '::', port: 179 }, announce: ['10.1.0.0/24', 'fd00:1::/64'],
+    peers: [
+      { address: hf.ip, asn: 65000, families: ['ipv4'], holdTime: 9, connectRetryTime: 1 },
+      { address: hf.ip6, asn: 65000, families: ['ipv6'], holdTime: 9, connectRetryTime: 1 }
+    ]
+  })
+  const nb = (a: string, fam: string): string => ` neighbor ${a} remote-as 65000\n neighbor ${a} timers 3 9\n neighbor ${a} timers connect 1\n address-family ${fam} unicast\n  neighbor ${a} activate\n  neighbor ${a} route-reflector-client\n exit-address-family\n`
+  const { vtysh } = await startFrr(t, sb, hf, `router bgp 65000
+ bgp router-id ${hf.ip}
+ bgp cluster-id 3.3.3.3
+ no bgp default ipv4-unicast
+${[hw.ip, hb.ip].map((a) => nb(a, 'ipv4')).join('')}${[hw.ip6 as string, hb.ip6 as string].map((a) => nb(a, 'ipv6')).join('')}`)
+  const b = await startBird(t, sb, hb, `router id ${hb.ip};
+protocol device {}
+protocol static s4 { ipv4; route 10.4.0.0/24 blackhole; }
+protocol static s6 { ipv6; route fd00:4::/64 blackhole; }
+protocol bgp r4 { local as 65000; neighbor ${hf.ip} as 65000; ${birdTimers} ipv4 { import all; export where proto = "s4"; }; }
+protocol bgp r6 { local as 65000; neighbor ${hf.ip6 as string} as 65000; ${birdTimers} ipv6 { import all; export where proto = "s6"; }; }
+`)
+  await until(async () => (await neighbors(w)).every((n) => n.state === 'Established'), 30_000, () => 'sessions with FRR')
+  await until(async () => { const r = await rib(w); return r.some((x) => x.prefix === '10.4.0.0/24') && r.some((x) => x.prefix === 'fd00:4::/64') }, 20_000, () => 'BIRD routes reflected by FRR at weft')
+  const rows = await rib(w)
+  const r4 = rows.find((r) => r.prefix === '10.4.0.0/24')?.paths[0]
+  t.is(r4?.originatorId, hb.ip)
+  t.deepEqual(r4?.clusterList, ['3.3.3.3'])
+  t.is(r4?.nextHop, hb.ip)
+  await until(async () => (await b.cli('show route 10.1.0.0/24')).includes('10.1.0.0/24') && (await b.cli('show route fd00:1::/64')).includes('fd00:1::/64'), 20_000, () => 'weft routes at BIRD through FRR')
+  t.regex(await b.cli('show route 10.1.0.0/24 all'), new RegExp(`BGP.originator_id: ${hw.ip.replace(/\./g, '\\.')}`))
+  // FRR's update groups can send the originating client its own routes too (when its capabilities match the other
+  // members'): whatever FRR sends back is ignored (ORIGINATOR_ID), so our prefixes keep their one local path and
+  // nothing of ours counts as received from FRR.
+  t.log('ignored as looped:', JSON.stringify((await neighbors(w)).map((n) => n.loopedIn)))
+  const after = await rib(w)
+  t.is(pathsOf(after, '10.1.0.0/24').length, 1)
+  t.is(pathsOf(after, 'fd00:1::/64').length, 1)
+  for (const n of await neighbors(w)) t.is(n.prefixesReceived, 1, n.address)
+  const frrView = await vtysh('show bgp ipv4 unicast 10.1.0.0/24 json')
+  t.regex(frrView, new RegExp(hw.ip.replace(/\./g, '\\.')))
+})
+
+test('[kernel] weft as route reflector for an FRR client and a BIRD client, IPv4: routes reflected both ways with ORIGINATOR_ID and CLUSTER_LIST', async (t) => {
+  if (!skipUnlessTools(t, 'bird', 'vtysh') || !haveFrr()) return
+  const sb = sandbox(t, 'bgprrf')
+  const topo = await underlayTopology(sb, { hosts: 3 })
+  const [hw, hf, hb] = topo.hosts as [Host, Host, Host]
+  const w = await startWeft(t, sb, hw, {
+    routerId: hw.ip, asn: 65000, clusterId: '1.1.1.1',
+    peers: [hf, hb].map((h) => ({ address: h.ip, asn: 65000, routeReflectorClient: true, families: ['ipv4'], holdTime: 9, connectRetryTime: 1 }))
+  })
+  const { vtysh } = await startFrr(t, sb, hf, `router bgp 65000
+ bgp router-id ${hf.ip}
+ no bgp network import-check
+ neighbor ${hw.ip} remote-as 65000
+ neighbor ${hw.ip} timers 3 9
+ neighbor ${hw.ip} timers connect 1
+ address-family ipv4 unicast
+  network 10.3.0.0/24
+ exit-address-family
+`)
+  const b = await startBird(t, sb, hb, `router id ${hb.ip};
+protocol device {}
+protocol static s4 { ipv4; route 10.2.0.0/24 blackhole; }
+protocol bgp toweft { local ${hb.ip} as 65000; neighbor ${hw.ip} as 65000; ${birdTimers} ipv4 { import all; export where proto = "s4"; }; }
+`)
+  await until(async () => (await neighbors(w)).every((n) => n.state === 'Established'), 30_000, () => 'sessions')
+  await until(async () => (await b.cli('show route 10.3.0.0/24')).includes('10.3.0.0/24'), 20_000, () => 'BIRD gets the FRR route')
+  const atBird = await b.cli('show route 10.3.0.0/24 all')
+  t.regex(atBird, new RegExp(`BGP.originator_id: ${hf.ip.replace(/\./g, '\\.')}`))
+  t.regex(atBird, /BGP.cluster_list: 1\.1\.1\.1/)
+  await until(async () => (await vtysh('show bgp ipv4 unicast 10.2.0.0/24 json')).includes('originatorId'), 20_000, () => 'FRR gets the BIRD route')
+  const j = JSON.parse(await vtysh('show bgp ipv4 unicast 10.2.0.0/24 json')) as { paths?: Array<{ originatorId?: string, clusterList?: { list?: string[] }, nexthops?: Array<{ ip: string }> }> }
+  t.is(j.paths?.[0]?.originatorId, hb.ip)
+  t.deepEqual(j.paths?.[0]?.clusterList?.list, ['1.1.1.1'])
+  t.is(j.paths?.[0]?.nexthops?.[0]?.ip, hb.ip)
+  // FRR ignores its own route sent back (ORIGINATOR_ID): one path, its own.
+  const own = JSON.parse(await vtysh('show bgp ipv4 unicast 10.3.0.0/24 json')) as { paths?: unknown[] }
+  t.is(own.paths?.length, 1)
 })
 
 test('[kernel] eBGP with GoBGP over an IPv6 session: IPv6 routes both ways in MP_REACH_NLRI', async (t) => {

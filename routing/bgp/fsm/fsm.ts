@@ -20,6 +20,9 @@ import type {
 import { AS_TRANS, CapabilityCode, GracefulRestartFlags, OptionalParameterType } from '../codec/index.js'
 import type { Clock, FsmState, Timer, Transition, TransitionReason, Transport } from './types.js'
 
+
+/** Validation findings that mean the route looped back to us. */
+export const LOOP_CODES: ReadonlySet<string> = new Set(['BGP_ERR_AS_LOOP', 'BGP_ERR_ORIGINATOR_LOOP', 'BGP_ERR_CLUSTER_LOOP'])
 export interface FsmInit {
   localAs: number
   routerId: string
@@ -74,7 +77,7 @@ export interface FsmEvents {
   routeRefresh?: (r: RouteRefreshMessage, s: Session) => void
   down: (info: DownInfo) => void
   /** A NOTIFICATION we sent or received, or a protocol problem we logged (RFC 7606 errors). */
-  log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void
+  log?: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void
 }
 
 export interface FsmDeps {
@@ -485,7 +488,10 @@ export class PeerFsm {
     if (s.localAddress !== undefined) session.localAddresses = [s.localAddress]
     const v = validateUpdate(msg, session)
     if (v.errors !== undefined) {
-      for (const e of v.errors) this.#deps.events.log?.('warn', `UPDATE error (${e.handling}): ${e.message}`, { code: e.code })
+      // A route that looped back is no fault of the peer's (a reflector in update-group style sends every client its
+      // own routes back, RFC 4456 §8 says to ignore them): debug, not warn, for all of that UPDATE's findings.
+      const level = v.errors.some((e) => LOOP_CODES.has(e.code)) ? 'debug' : 'warn'
+      for (const e of v.errors) this.#deps.events.log?.(level, `UPDATE error (${e.handling}): ${e.message}`, { code: e.code })
     }
     if (s.negotiated.rx.fourOctetAs !== true) v.attributes = fromTwoOctetAttributes(v.attributes)
     this.#deps.events.update(v, s)

@@ -1,5 +1,5 @@
 /** The FSM layer (see ../README.md): one peer's RFC 4271 §8 state machine over an injected Transport and Clock. */
-export { PeerFsm } from './fsm.js'
+export { PeerFsm, LOOP_CODES } from './fsm.js'
 export type { FsmInit, FsmDeps, FsmEvents, Session, DownInfo } from './fsm.js'
 export { systemClock } from './types.js'
 export type { Clock, Timer, Transport, FsmState, Transition, TransitionReason } from './types.js'

@@ -1,6 +1,6 @@
 import test from 'ava'
 import { AsPathSegmentType } from '../codec/index.js'
-import { mayAdvertise, reflectAttrs, routingLoop } from '../rr/index.js'
+import { mayAdvertise, reflectAttrs } from '../rr/index.js'
 import { DECISION_STEPS, decide } from './best.js'
 import type { BestPathReason } from './best.js'
 import type { Attrs, Path, PeerRef } from './path.js'
@@ -138,17 +138,3 @@ test('route reflection: client and non-client rules, back to the source only for
   t.deepEqual(again.clusterList, ['10.0.0.1', '10.0.0.7'])
 })
 
-test('loop detection: own AS over eBGP, own router id as ORIGINATOR_ID, own cluster id in CLUSTER_LIST', (t) => {
-  const local = { asn: 65000, routerId: '10.0.0.1', clusterId: '10.0.0.9' }
-  const c1 = peer('192.0.2.1', { rrClient: true, routerId: '1.1.1.1' })
-  const e = peer('198.51.100.1', { ibgp: false, asn: 65100 })
-  const base = path(c1).attrs
-  t.is(routingLoop(base, c1, local), undefined)
-  t.is(routingLoop({ ...base, originatorId: '10.0.0.1' }, c1, local), 'originatorId')
-  t.is(routingLoop({ ...base, clusterList: ['10.0.0.7', '10.0.0.9'] }, c1, local), 'clusterList')
-  t.is(routingLoop({ ...base, clusterList: ['10.0.0.9'] }, c1, { asn: 65000, routerId: '10.0.0.1' }), undefined, 'cluster list only checked by a reflector')
-  t.is(routingLoop({ ...base, asPath: [{ type: 2, asns: [65100, 65000, 65200] }] }, e, local), 'asPath')
-  t.is(routingLoop({ ...base, asPath: [{ type: 1, asns: [65000] }] }, e, local), 'asPath', 'AS_SET counts too')
-  t.is(routingLoop({ ...base, asPath: [{ type: 2, asns: [65100] }] }, e, local), undefined)
-  t.is(routingLoop({ ...base, asPath: [{ type: 2, asns: [65000] }] }, c1, local), undefined, 'the AS_PATH rule is for eBGP sessions only')
-})

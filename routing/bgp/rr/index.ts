@@ -16,7 +16,7 @@ export interface LocalFacts {
  * Whether `path` may go to `to`:
  * - back to the peer it came from only when we reflect and that peer is a client: like FRR's and Cisco's update
  *   groups, every client gets the same UPDATEs, its own routes included; they carry its router id as
- *   ORIGINATOR_ID, so it ignores them (§8, and `routingLoop` here). Otherwise never back to its source;
+ *   ORIGINATOR_ID, so it ignores them (§8; we do too, see codec/validate.ts). Otherwise never back to its source;
  * - our own paths and paths learned over eBGP go to everyone;
  * - to an eBGP peer, any path;
  * - an iBGP path to an iBGP peer only through reflection: from a client to every other peer, from a non-client
@@ -53,18 +53,3 @@ export function reflectAttrs (path: Path, clusterId: string): Attrs {
   return out
 }
 
-export type LoopReason = 'asPath' | 'originatorId' | 'clusterList'
-
-/**
- * Why a received path looped back to us, or undefined: over eBGP, our AS in its AS_PATH (RFC 4271 §9.1.2); over
- * iBGP, our router id as its ORIGINATOR_ID, or, as a reflector, our cluster id in its CLUSTER_LIST (RFC 4456 §8).
- */
-export function routingLoop (attrs: Attrs, from: PeerRef, local: LocalFacts): LoopReason | undefined {
-  if (!from.ibgp) {
-    for (const seg of attrs.asPath) if (seg.asns.includes(local.asn)) return 'asPath'
-    return undefined
-  }
-  if (attrs.originatorId === local.routerId) return 'originatorId'
-  if (local.clusterId !== undefined && attrs.clusterList.includes(local.clusterId)) return 'clusterList'
-  return undefined
-}

@@ -31,7 +31,7 @@ async function until (cond: () => boolean, ms = 3000): Promise<void> {
 
 const stopAll = async (s: Record<string, Speaker>): Promise<void> => { for (const x of Object.values(s)) await x.stop() }
 
-test('route reflector: a client route reaches the other client with ORIGINATOR_ID and CLUSTER_LIST; a withdrawal follows', async (t) => {
+test('route reflector: a client route reaches the other client with ORIGINATOR_ID and CLUSTER_LIST, goes back to its source which ignores it; a withdrawal follows', async (t) => {
   const s = lab({
     '10.0.0.1': { routerId: '10.0.0.1', asn: 65000, clusterId: '1.1.1.1', peers: [
       { address: '10.0.0.2', asn: 65000, routeReflectorClient: true, passive: true },
@@ -52,7 +52,12 @@ test('route reflector: a client route reaches the other client with ORIGINATOR_I
   t.deepEqual(p?.asPath, [])
   const rr = s['10.0.0.1'] as Speaker
   t.is(rr.neighbors().find((n) => n.address === '10.0.0.2')?.prefixesReceived, 1)
-  t.is(rr.neighbors().find((n) => n.address === '10.0.0.2')?.prefixesAdvertised, 0, 'not reflected back to its source')
+  // Update-group style: the source client is sent its own route too, and ignores it (ORIGINATOR_ID is its router id).
+  const src = s['10.0.0.2'] as Speaker
+  await until(() => src.neighbors()[0]?.loopedIn.originatorId === 1)
+  t.is(rr.neighbors().find((n) => n.address === '10.0.0.2')?.prefixesAdvertised, 1)
+  t.is(src.neighbors()[0]?.prefixesReceived, 0)
+  t.is(src.ribView({ prefix: '10.2.0.0/16' })[0]?.paths.length, 1, 'only its own path')
   ;(s['10.0.0.2'] as Speaker).withdraw('10.2.0.0/16')
   await until(() => !c.rib.loc.has('10.2.0.0/16'))
   t.pass()

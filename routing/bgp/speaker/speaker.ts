@@ -13,12 +13,11 @@ import {
   maxMessageLength, notificationMessage, toTwoOctetAttributes
 } from '../codec/index.js'
 import type { Capability, CodecOptions, Nlri, PathAttribute, UpdateMessage } from '../codec/index.js'
-import { PeerFsm, socketTransport, systemClock } from '../fsm/index.js'
+import { LOOP_CODES, PeerFsm, socketTransport, systemClock } from '../fsm/index.js'
 import type { Clock, DownInfo, FsmState, Session, Timer, Transport, TransitionReason } from '../fsm/index.js'
 import { Rib, LOCAL, attrsFromUpdate, compilePolicy, evaluatePolicy, familyOfPrefix, parseCommunity } from '../rib/index.js'
 import type { Attrs, BestPathReason, Family, Path, PeerRef, Policy } from '../rib/index.js'
-import { mayAdvertise, reflectAttrs, routingLoop } from '../rr/index.js'
-import type { LoopReason } from '../rr/index.js'
+import { mayAdvertise, reflectAttrs } from '../rr/index.js'
 import { BgpdError } from '../errors.js'
 import type { AnnounceConfig, BgpdConfig, PeerConfig } from './config.js'
 import { announceEntry } from './config.js'
@@ -88,6 +87,10 @@ function sameList (a: readonly string[], b: readonly string[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
 }
+
+/** Why a route looped back: our AS in its AS_PATH, our router id as its ORIGINATOR_ID, our cluster id in its CLUSTER_LIST. */
+export type LoopReason = 'asPath' | 'originatorId' | 'clusterList'
+const LOOP_REASON: Record<string, LoopReason> = { BGP_ERR_AS_LOOP: 'asPath', BGP_ERR_ORIGINATOR_LOOP: 'originatorId', BGP_ERR_CLUSTER_LOOP: 'clusterList' }
 
 export interface NeighborView {
   address: string
@@ -397,24 +400,19 @@ export class Speaker {
     if (unreach !== undefined) for (const n of unreach.withdrawn) if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
     const reach = findAttribute(u.attributes, AttrType.MpReachNlri)
     if (u.treatAsWithdraw === true) {
+      // Routes that looped back (the codec's validation found our AS, router id or cluster id in them) are counted.
+      const loop = u.errors?.find((e) => LOOP_CODES.has(e.code))?.code
+      if (loop !== undefined) p.loopedIn[LOOP_REASON[loop] as LoopReason] += u.nlri.length + (reach?.nlri.length ?? 0)
       for (const n of u.nlri) if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
       if (reach !== undefined) for (const n of reach.nlri) if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
       this.#markDirty(changed)
       return
     }
-    if (u.nlri.length > 0) {
-      const attrs = attrsFromUpdate(u.attributes, undefined)
-      const loop = routingLoop(attrs, p.ref, this.local)
-      if (loop !== undefined) this.#ignoreLooped(p, u.nlri, loop, changed)
-      else this.#learn(p, u.nlri, 4, attrs, changed)
-    }
+    if (u.nlri.length > 0) this.#learn(p, u.nlri, 4, attrsFromUpdate(u.attributes, undefined), changed)
     if (reach !== undefined && reach.nlri.length > 0) {
       const mp: { nextHop: string, linkLocalNextHop?: string } = { nextHop: reach.nextHop }
       if (reach.linkLocalNextHop !== undefined) mp.linkLocalNextHop = reach.linkLocalNextHop
-      const attrs = attrsFromUpdate(u.attributes, mp)
-      const loop = routingLoop(attrs, p.ref, this.local)
-      if (loop !== undefined) this.#ignoreLooped(p, reach.nlri, loop, changed)
-      else this.#learn(p, reach.nlri, reach.afi === Afi.Ipv6 ? 6 : 4, attrs, changed)
+      this.#learn(p, reach.nlri, reach.afi === Afi.Ipv6 ? 6 : 4, attrsFromUpdate(u.attributes, mp), changed)
     }
     this.#markDirty(changed)
     const max = p.cfg.maxPrefixes
@@ -426,17 +424,6 @@ export class Speaker {
       p.log.warn({ maxPrefixes: max, received: this.rib.count(src) }, 'maxPrefixes exceeded: session closed with Cease/1')
       p.fsm.reset(notificationMessage({ code: 6, subcode: CeaseSubcode.MaximumNumberOfPrefixesReached, data }), 'max-prefixes')
     }
-  }
-
-  /**
-   * Routes that looped back to us are ignored (RFC 4271 §9.1.2, RFC 4456 §8): an earlier path for the same prefix
-   * from this peer is gone, since the peer replaced it. Counted, not logged per route: a reflector in FRR's or
-   * Cisco's update-group style sends every client its own routes back.
-   */
-  #ignoreLooped (p: Peer, nlri: readonly Nlri[], why: LoopReason, changed: string[]): void {
-    const src = p.cfg.address
-    for (const n of nlri) if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
-    p.loopedIn[why] += nlri.length
   }
 
   #learn (p: Peer, nlri: readonly Nlri[], family: Family, attrs: Attrs, changed: string[]): void {
