@@ -74,7 +74,7 @@ async function api (w: Weft, method: string, url: string, body?: unknown): Promi
 const pathsOf = (rows: RibRow[], prefix: string): RibRow['paths'] => rows.find((r) => r.prefix === prefix)?.paths ?? []
 interface RibRow { prefix: string, reason: string, paths: Array<{ source: string, nextHop: string, asPath: number[][], best: boolean, originatorId?: string, clusterList: string[], localPref?: number }> }
 const rib = async (w: Weft): Promise<RibRow[]> => await api(w, 'GET', '/v1/rib') as RibRow[]
-interface NeighborRow { address: string, state: string, prefixesReceived: number, updatesIn: number, updatesOut: number, flaps: number, lastError?: string, loopedIn: { asPath: number, originatorId: number, clusterList: number } }
+interface NeighborRow { address: string, state: string, negotiated: string[], prefixesReceived: number, updatesIn: number, updatesOut: number, flaps: number, lastError?: string, loopedIn: { asPath: number, originatorId: number, clusterList: number } }
 const neighbors = async (w: Weft): Promise<NeighborRow[]> => await api(w, 'GET', '/v1/neighbors') as NeighborRow[]
 
 interface Bird { ctl: string, cli: (cmd: string) => Promise<string> }
@@ -304,12 +304,17 @@ protocol bgp w { local as 65000; neighbor ${hw.ip} as 65000; ${birdTimers} ipv4 
   await b.cli('reload in w')
   // (updatesOut can also grow from the re-advertisement after the flap: wait for the refresh itself too.)
   await until(async () => /route refresh requested/.test(w.log()), 10_000, () => 'BIRD\'s ROUTE-REFRESH received')
+  t.regex(w.log(), /route refresh requested: re-advertising","afi":1,"enhanced":true|"enhanced":true[^\n]*route refresh requested/, 'enhanced route refresh negotiated with BIRD (RFC 7313)')
   await until(async () => ((await neighbors(w))[0]?.updatesOut ?? 0) > before, 10_000, () => 'updates after BIRD\'s ROUTE-REFRESH')
   // We ask BIRD for one: it re-sends, and the session stays up.
   const inBefore = (await neighbors(w))[0]?.updatesIn ?? 0
   const r = await cli(w, 'refresh', hb.ip)
   t.regex(r, /refresh .*: ok/)
   await until(async () => ((await neighbors(w))[0]?.updatesIn ?? 0) > inBefore, 10_000, () => 'BIRD re-sent after our ROUTE-REFRESH')
+  // BIRD answers between BoRR and EoRR: its routes were stale meanwhile, and all of them came again.
+  await until(async () => /enhanced route refresh ended \(EoRR\)/.test(w.log()), 10_000, () => 'BIRD\'s EoRR')
+  t.regex(w.log(), /"removed":0,[^\n]*enhanced route refresh ended \(EoRR\)/)
+  t.true((await rib(w)).some((r) => r.prefix === '10.2.0.0/24'))
   t.is((await neighbors(w))[0]?.state, 'Established')
   // The CLI: tables for people, announce and withdraw live.
   t.regex(await cli(w, 'neighbors'), new RegExp(`^${hb.ip.replace(/\./g, '\\.')}\\s+65000\\s+Established\\s+\\S+\\s+1\\s+1\\s`, 'm'))
@@ -553,6 +558,8 @@ route-map all permit 10
 `)
   await until(async () => (await neighbors(w))[0]?.state === 'Established', 30_000, () => 'session with FRR')
   await until(async () => (await rib(w)).some((r) => r.prefix === '10.3.0.0/24'), 20_000, () => 'FRR route at weft')
+  // FRR 8.4 advertises Extended Message and Enhanced Route Refresh, as we do.
+  t.deepEqual((await neighbors(w))[0]?.negotiated, ['four-octet-as', 'route-refresh', 'enhanced-route-refresh', 'extended-message'])
   const p = (await rib(w)).find((r) => r.prefix === '10.3.0.0/24')?.paths[0]
   t.deepEqual(p?.asPath, [[65003]])
   t.is(p?.nextHop, hf.ip)

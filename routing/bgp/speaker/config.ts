@@ -32,6 +32,10 @@ export interface PeerConfig {
   nextHop6: string | undefined
   /** RFC 4724: advertise Graceful Restart to this peer and keep its routes while it restarts. */
   gracefulRestart: boolean
+  /** RFC 8654: advertise Extended Message; UPDATEs up to 65535 octets both ways when the peer does too. */
+  extendedMessages: boolean
+  /** RFC 7313: advertise Enhanced Route Refresh (BoRR/EoRR around a re-advertisement, stale routes purged at EoRR). */
+  enhancedRouteRefresh: boolean
   description: string | undefined
 }
 
@@ -122,7 +126,7 @@ function policy (v: unknown, key: string): PolicyConfig | 'accept' | 'reject' | 
 
 function peer (v: unknown, key: string, defaults: { holdTime: number, connectRetryTime: number }): PeerConfig {
   const o = obj(v, key)
-  known(o, key, ['address', 'asn', 'port', 'passive', 'routeReflectorClient', 'holdTime', 'keepaliveTime', 'connectRetryTime',
+  known(o, key, ['address', 'asn', 'port', 'passive', 'routeReflectorClient', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'extendedMessages', 'enhancedRouteRefresh',
     'idleHoldTime', 'families', 'policy', 'maxPrefixes', 'nextHopSelf', 'localAddress', 'nextHop4', 'nextHop6',
     'gracefulRestart', 'description'])
   const families = o.families === undefined ? ['ipv4', 'ipv6'] : o.families
@@ -147,6 +151,8 @@ function peer (v: unknown, key: string, defaults: { holdTime: number, connectRet
     nextHop4: optAddr(o.nextHop4, `${key}.nextHop4`, 4),
     nextHop6: optAddr(o.nextHop6, `${key}.nextHop6`, 6),
     gracefulRestart: bool(o.gracefulRestart, `${key}.gracefulRestart`, true),
+    extendedMessages: bool(o.extendedMessages, `${key}.extendedMessages`, true),
+    enhancedRouteRefresh: bool(o.enhancedRouteRefresh, `${key}.enhancedRouteRefresh`, true),
     description: o.description === undefined ? undefined : str(o.description, `${key}.description`)
   }
 }

@@ -1,4 +1,7 @@
 import test from 'ava'
+import { AttrType, Afi, CapabilityCode, MessageType, RouteRefreshSubtype, Safi } from '../codec/index.js'
+import type { PathAttribute } from '../codec/index.js'
+import { PeerFsm, systemClock } from '../fsm/index.js'
 import { transportPair } from '../testing/index.js'
 import { parseConfig } from './config.js'
 import { Speaker } from './speaker.js'
@@ -133,4 +136,73 @@ test('4-octet AS numbers: an AS above 65535 on both sides shows whole in the AS 
   const b = s['10.0.0.2'] as Speaker
   await until(() => b.rib.loc.has('10.1.0.0/16'))
   t.deepEqual(b.ribView({ prefix: '10.1.0.0/16' })[0]?.paths[0]?.asPath, [[4200000001]])
+})
+
+test('enhanced route refresh (RFC 7313): a request is answered between BoRR and EoRR; after the peer\'s BoRR, what it does not re-advertise by its EoRR is removed', async (t) => {
+  const s = new Speaker(parseConfig({
+    routerId: '10.0.0.1', asn: 65000, announce: ['10.1.0.0/16'],
+    peers: [{ address: '10.0.0.2', asn: 65000, passive: true, families: ['ipv4'] }]
+  }), { noListener: true })
+  // The peer: a bare FSM, so the test says exactly what it sends.
+  const seen: string[] = []
+  const m = new PeerFsm({
+    localAs: 65000, routerId: '10.0.0.2', peerAs: 65000, connectRetryTime: 1,
+    capabilities: [
+      { code: CapabilityCode.Multiprotocol, afi: Afi.Ipv4, safi: Safi.Unicast }, { code: CapabilityCode.RouteRefresh },
+      { code: CapabilityCode.EnhancedRouteRefresh }, { code: CapabilityCode.FourOctetAs, asn: 65000 }
+    ]
+  }, {
+    clock: systemClock,
+    connect: async () => { const [mine, theirs] = transportPair({ a: '10.0.0.2', b: '10.0.0.1' }); s.accept(theirs); return mine },
+    events: {
+      established: () => {},
+      update: (u) => { seen.push(u.nlri.length > 0 ? `update ${u.nlri.map((n) => n.prefix).join(',')}` : 'eor') },
+      routeRefresh: (r) => { seen.push(['request', 'BoRR', 'EoRR'][r.subtype] ?? `subtype ${r.subtype}`) },
+      down: () => {}
+    }
+  })
+  t.teardown(async () => { m.stop(); await s.stop() })
+  await s.start()
+  m.start()
+  await until(() => s.neighbors()[0]?.state === 'Established' && seen.includes('update 10.1.0.0/16'))
+  const attrs: PathAttribute[] = [
+    { type: AttrType.Origin, origin: 0 }, { type: AttrType.AsPath, segments: [] },
+    { type: AttrType.NextHop, nextHop: '10.0.0.2' }, { type: AttrType.LocalPref, localPref: 100 }
+  ]
+  m.send({ type: MessageType.Update, withdrawn: [], attributes: attrs, nlri: [{ prefix: '10.2.0.0/16' }, { prefix: '10.3.0.0/16' }] })
+  await until(() => s.rib.loc.has('10.2.0.0/16') && s.rib.loc.has('10.3.0.0/16'))
+
+  // We ask; the peer's answer re-advertises 10.2 only: 10.3 goes at its EoRR.
+  s.refresh('10.0.0.2')
+  m.send({ type: MessageType.RouteRefresh, afi: Afi.Ipv4, safi: Safi.Unicast, subtype: RouteRefreshSubtype.BeginningOfRouteRefresh })
+  m.send({ type: MessageType.Update, withdrawn: [], attributes: attrs, nlri: [{ prefix: '10.2.0.0/16' }] })
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.true(s.rib.loc.has('10.3.0.0/16'), 'stale, still used until EoRR')
+  m.send({ type: MessageType.RouteRefresh, afi: Afi.Ipv4, safi: Safi.Unicast, subtype: RouteRefreshSubtype.EndOfRouteRefresh })
+  await until(() => !s.rib.loc.has('10.3.0.0/16'))
+  t.true(s.rib.loc.has('10.2.0.0/16'))
+
+  // The peer asks: our whole table comes between BoRR and EoRR (no End-of-RIB).
+  seen.length = 0
+  m.send({ type: MessageType.RouteRefresh, afi: Afi.Ipv4, safi: Safi.Unicast, subtype: RouteRefreshSubtype.Request })
+  await until(() => seen.includes('EoRR'))
+  t.deepEqual(seen, ['BoRR', 'update 10.1.0.0/16', 'EoRR'])
+})
+
+test('extended messages (RFC 8654): when both sides advertise it, UPDATEs fill up to 65535 octets; otherwise 4096', async (t) => {
+  const announce = Array.from({ length: 3000 }, (_, k) => `10.${k >> 8}.${k & 255}.0/24`)
+  for (const [theirs, most] of [[true, 1], [false, 3]] as const) {
+    const s = lab({
+      '10.0.0.1': { routerId: '10.0.0.1', asn: 65000, announce, peers: [{ address: '10.0.0.2', asn: 65000, passive: true, families: ['ipv4'] }] },
+      '10.0.0.2': { routerId: '10.0.0.2', asn: 65000, peers: [{ address: '10.0.0.1', asn: 65000, families: ['ipv4'], extendedMessages: theirs }] }
+    })
+    t.teardown(() => stopAll(s))
+    for (const x of Object.values(s)) await x.start()
+    const b = s['10.0.0.2'] as Speaker
+    await until(() => b.rib.loc.size === 3000)
+    const sent = (s['10.0.0.1'] as Speaker).neighbors()[0]?.updatesOut ?? 0
+    // 3000 /24s take 12 KB of NLRI: one extended UPDATE, or three of at most 4096 octets.
+    t.is(sent, most, `peer advertises extended messages: ${String(theirs)}`)
+    await stopAll(s)
+  }
 })

@@ -12,7 +12,7 @@ import {
   RouteRefreshSubtype, Safi, ceaseNotification, encodeMessage, endOfRib, endOfRibFamily, findAttribute,
   maxMessageLength, notificationMessage, toTwoOctetAttributes
 } from '../codec/index.js'
-import type { Capability, CodecOptions, Nlri, PathAttribute, UpdateMessage } from '../codec/index.js'
+import type { Capability, CodecOptions, Nlri, PathAttribute, RouteRefreshMessage, UpdateMessage } from '../codec/index.js'
 import { LOOP_CODES, PeerFsm, socketTransport, systemClock } from '../fsm/index.js'
 import type { Clock, DownInfo, FsmState, Session, Timer, Transport, TransitionReason } from '../fsm/index.js'
 import { Rib, LOCAL, attrsFromUpdate, compilePolicy, evaluatePolicy, familyOfPrefix, parseCommunity } from '../rib/index.js'
@@ -77,6 +77,21 @@ interface Peer {
   staleFamilies: Set<Family>
   /** Families whose End-of-RIB the peer sent in this session. */
   eor: Set<Family>
+  /** RFC 7313: families between the peer's BoRR and EoRR, with the prefixes not re-advertised yet. */
+  refreshing: Map<Family, { stale: Set<string>, timer: Timer }>
+}
+
+function negotiatedNames (s: Session): string[] {
+  const n = s.negotiated
+  const out: string[] = []
+  if (n.tx.fourOctetAs === true) out.push('four-octet-as')
+  if (n.routeRefresh) out.push('route-refresh')
+  if (n.enhancedRouteRefresh) out.push('enhanced-route-refresh')
+  if (n.tx.extendedMessages === true) out.push('extended-message')
+  const fam = (f: { afi: number, safi: number }): string => `${f.afi === Afi.Ipv6 ? 'ipv6' : f.afi === Afi.Ipv4 ? 'ipv4' : `afi${f.afi}`}${f.safi === Safi.Unicast ? '' : `/${f.safi}`}`
+  for (const f of n.rx.addPath ?? []) out.push(`add-path-rx:${fam(f)}`)
+  for (const f of n.tx.addPath ?? []) out.push(`add-path-tx:${fam(f)}`)
+  return out
 }
 
 /** UPDATEs encoded during one flush, for the other peers that are sent the same: key → the batch and its bytes. */
@@ -113,6 +128,8 @@ export interface NeighborView {
   flaps: number
   lastError: string | undefined
   gracefulRestart: { peerCapable: boolean, stale: boolean }
+  /** What both sides advertised (RFC 5492), while Established: four-octet-as, route-refresh, enhanced-route-refresh, extended-message, add-path-rx/tx:<family>. */
+  negotiated: string[]
 }
 
 export interface PathView {
@@ -241,6 +258,8 @@ export class Speaker {
     const caps: Capability[] = []
     for (const f of pc.families) caps.push({ code: CapabilityCode.Multiprotocol, afi: f === 'ipv6' ? Afi.Ipv6 : Afi.Ipv4, safi: Safi.Unicast })
     caps.push({ code: CapabilityCode.RouteRefresh })
+    if (pc.enhancedRouteRefresh) caps.push({ code: CapabilityCode.EnhancedRouteRefresh })
+    if (pc.extendedMessages) caps.push({ code: CapabilityCode.ExtendedMessage })
     if (pc.gracefulRestart) {
       // RFC 4724 §3: R when we restarted. The families (F when our kernel routes were kept across it) are listed
       // only when we forward (fib.enabled): a reflector without a FIB is a helper only, an empty list (as FRR's
@@ -291,7 +310,8 @@ export class Speaker {
       loopedIn: { asPath: 0, originatorId: 0, clusterList: 0 },
       restartTimer: undefined,
       staleFamilies: new Set(),
-      eor: new Set()
+      eor: new Set(),
+      refreshing: new Map()
     }
     const connect = this.#deps.connect ?? defaultConnect
     p.fsm = new PeerFsm(fsmInit, {
@@ -301,21 +321,57 @@ export class Speaker {
         transition: (t) => log.info({ from: t.from, to: t.next, reason: t.reason }, `${t.from} -> ${t.next}`),
         established: (s) => this.#onEstablished(p, s),
         update: (u) => this.#onUpdate(p, u),
-        routeRefresh: (r) => {
-          if (r.subtype !== RouteRefreshSubtype.Request) return
-          const fam: Family | undefined = r.afi === Afi.Ipv4 ? 4 : r.afi === Afi.Ipv6 ? 6 : undefined
-          if (fam === undefined || !p.families.has(fam)) return
-          log.info({ afi: r.afi }, 'route refresh requested: re-advertising')
-          this.#out.clear(p.slot, fam)
-          this.#advertise(p, [...this.rib.loc.keys()].filter((x) => familyOfPrefix(x) === fam), new Map())
-          this.#sendEor(p, fam)
-        },
+        routeRefresh: (r) => { this.#onRouteRefresh(p, r) },
         down: (d) => this.#onDown(p, d),
         log: (level, msg, fields) => log[level](fields ?? {}, msg)
       }
     })
     this.#peers.set(pc.address, p)
     return p
+  }
+
+  /**
+   * ROUTE-REFRESH (RFC 2918) and, when both sides do Enhanced Route Refresh (RFC 7313), its markers: a request is
+   * answered with the family's whole Adj-RIB-Out, between BoRR and EoRR when enhanced (End-of-RIB otherwise); the
+   * peer's BoRR makes its routes of that family stale until re-advertised, and its EoRR removes the ones that were
+   * not (or the stale time does).
+   */
+  #onRouteRefresh (p: Peer, r: RouteRefreshMessage): void {
+    const fam: Family | undefined = r.afi === Afi.Ipv4 ? 4 : r.afi === Afi.Ipv6 ? 6 : undefined
+    if (fam === undefined || r.safi !== Safi.Unicast || !p.families.has(fam) || p.session === undefined) return
+    const enhanced = p.session.negotiated.enhancedRouteRefresh
+    if (r.subtype === RouteRefreshSubtype.Request) {
+      p.log.info({ afi: r.afi, enhanced }, 'route refresh requested: re-advertising')
+      if (enhanced) p.fsm.send({ type: MessageType.RouteRefresh, afi: r.afi, safi: Safi.Unicast, subtype: RouteRefreshSubtype.BeginningOfRouteRefresh })
+      this.#out.clear(p.slot, fam)
+      this.#advertise(p, [...this.rib.loc.keys()].filter((x) => familyOfPrefix(x) === fam), new Map())
+      if (enhanced) p.fsm.send({ type: MessageType.RouteRefresh, afi: r.afi, safi: Safi.Unicast, subtype: RouteRefreshSubtype.EndOfRouteRefresh })
+      else this.#sendEor(p, fam)
+      return
+    }
+    // RFC 7313 §5: markers are ignored unless the capability was negotiated.
+    if (!enhanced) return
+    if (r.subtype === RouteRefreshSubtype.BeginningOfRouteRefresh) {
+      const stale = new Set(this.rib.prefixesOf(p.cfg.address).filter((x) => familyOfPrefix(x) === fam))
+      p.refreshing.get(fam)?.timer.cancel()
+      const timer = this.#clock.setTimer(this.cfg.gracefulRestart.staleTime * 1000, () => this.#endRefresh(p, fam, 'stale time ran out'))
+      p.refreshing.set(fam, { stale, timer })
+      p.log.info({ afi: r.afi, routes: stale.size }, 'enhanced route refresh from the peer: its routes are stale until re-advertised')
+    } else if (r.subtype === RouteRefreshSubtype.EndOfRouteRefresh) {
+      this.#endRefresh(p, fam, 'EoRR')
+    }
+  }
+
+  /** Ends an enhanced route refresh from `p`: what it did not re-advertise since its BoRR is withdrawn. */
+  #endRefresh (p: Peer, fam: Family, why: string): void {
+    const r = p.refreshing.get(fam)
+    if (r === undefined) return
+    r.timer.cancel()
+    p.refreshing.delete(fam)
+    const changed: string[] = []
+    for (const x of r.stale) if (this.rib.withdraw(p.cfg.address, x)) changed.push(x)
+    p.log.info({ family: fam, removed: r.stale.size }, `enhanced route refresh ended (${why}): routes not re-advertised removed`)
+    this.#markDirty(changed)
   }
 
   #onEstablished (p: Peer, s: Session): void {
@@ -344,6 +400,8 @@ export class Speaker {
     }
     p.flaps++
     p.lastError = describeDown(d)
+    for (const r of p.refreshing.values()) r.timer.cancel()
+    p.refreshing.clear()
     p.session = undefined
     p.upSince = undefined
     this.#out.clear(p.slot)
@@ -380,6 +438,7 @@ export class Speaker {
 
   #onUpdate (p: Peer, u: UpdateMessage): void {
     p.updatesIn++
+    if (p.refreshing.size > 0) this.#refreshed(p, u)
     const src = p.cfg.address
     const changed: string[] = []
     const eor = endOfRibFamily(u)
@@ -423,6 +482,15 @@ export class Speaker {
       dv.setUint16(0, Afi.Ipv4); data[2] = Safi.Unicast; dv.setUint32(3, max)
       p.log.warn({ maxPrefixes: max, received: this.rib.count(src) }, 'maxPrefixes exceeded: session closed with Cease/1')
       p.fsm.reset(notificationMessage({ code: 6, subcode: CeaseSubcode.MaximumNumberOfPrefixesReached, data }), 'max-prefixes')
+    }
+  }
+
+  /** Prefixes an UPDATE mentions are no longer stale for an enhanced route refresh in progress. */
+  #refreshed (p: Peer, u: UpdateMessage): void {
+    const reach = findAttribute(u.attributes, AttrType.MpReachNlri)
+    const unreach = findAttribute(u.attributes, AttrType.MpUnreachNlri)
+    for (const list of [u.nlri, u.withdrawn, reach?.nlri ?? [], unreach?.withdrawn ?? []]) {
+      for (const n of list) p.refreshing.get(familyOfPrefix(n.prefix))?.stale.delete(n.prefix)
     }
   }
 
@@ -733,7 +801,8 @@ export class Speaker {
       loopedIn: { ...p.loopedIn },
       flaps: p.flaps,
       lastError: p.lastError,
-      gracefulRestart: { peerCapable: p.session?.peerGracefulRestart !== undefined, stale: p.staleFamilies.size > 0 }
+      gracefulRestart: { peerCapable: p.session?.peerGracefulRestart !== undefined, stale: p.staleFamilies.size > 0 },
+      negotiated: p.session === undefined ? [] : negotiatedNames(p.session)
     }))
   }
 
