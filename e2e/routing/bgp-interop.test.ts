@@ -72,7 +72,7 @@ async function api (w: Weft, method: string, url: string, body?: unknown): Promi
 }
 
 const pathsOf = (rows: RibRow[], prefix: string): RibRow['paths'] => rows.find((r) => r.prefix === prefix)?.paths ?? []
-interface RibRow { prefix: string, reason: string, paths: Array<{ source: string, nextHop: string, asPath: number[][], best: boolean, originatorId?: string, clusterList: string[], localPref?: number }> }
+interface RibRow { prefix: string, reason: string, paths: Array<{ source: string, nextHop: string, pathId?: number, asPath: number[][], best: boolean, originatorId?: string, clusterList: string[], localPref?: number }> }
 const rib = async (w: Weft): Promise<RibRow[]> => await api(w, 'GET', '/v1/rib') as RibRow[]
 interface NeighborRow { address: string, state: string, negotiated: string[], prefixesReceived: number, updatesIn: number, updatesOut: number, flaps: number, lastError?: string, loopedIn: { asPath: number, originatorId: number, clusterList: number } }
 const neighbors = async (w: Weft): Promise<NeighborRow[]> => await api(w, 'GET', '/v1/neighbors') as NeighborRow[]
@@ -232,7 +232,7 @@ ${gobgpNeighbor(hw.ip, 65000, { passive: true })}`)
   for (const n of await neighbors(w)) t.deepEqual(n.loopedIn, { asPath: 0, originatorId: 0, clusterList: 0 })
 })
 
-test('[kernel] weft as iBGP client of a BIRD route reflector, IPv4 and IPv6: reflected routes carry ORIGINATOR_ID and CLUSTER_LIST', async (t) => {
+test('[kernel] weft as iBGP client of a BIRD route reflector, IPv4 and IPv6: reflected routes carry ORIGINATOR_ID and CLUSTER_LIST; ADD-PATH received', async (t) => {
   if (!skipUnlessTools(t, 'bird')) return
   const sb = sandbox(t, 'bgpcl')
   const topo = await underlayTopology(sb, { hosts: 3, ipv6: true })
@@ -241,21 +241,23 @@ test('[kernel] weft as iBGP client of a BIRD route reflector, IPv4 and IPv6: ref
     routerId: hw.ip, asn: 65000, listen: { address: '::', port: 179 },
     announce: ['10.1.0.0/24', 'fd00:1::/64'],
     peers: [
-      { address: hr.ip, asn: 65000, families: ['ipv4'], holdTime: 9, connectRetryTime: 1 },
+      { address: hr.ip, asn: 65000, families: ['ipv4'], holdTime: 9, connectRetryTime: 1, addPath: 'receive' },
       { address: hr.ip6, asn: 65000, families: ['ipv6'], holdTime: 9, connectRetryTime: 1 }
     ]
   })
+  // The reflector also has 10.9.0.0/24 itself, as the client does: with ADD-PATH it sends us both paths.
   await startBird(t, sb, hr, `router id ${hr.ip};
 protocol device {}
+protocol static r4 { ipv4; route 10.9.0.0/24 blackhole; }
 template bgp cl { local as 65000; rr client; rr cluster id 2.2.2.2; ${birdTimers} }
-protocol bgp w4 from cl { neighbor ${hw.ip} as 65000; ipv4 { import all; export all; }; }
+protocol bgp w4 from cl { neighbor ${hw.ip} as 65000; ipv4 { import all; export all; add paths tx; }; }
 protocol bgp w6 from cl { neighbor ${hw.ip6 as string} as 65000; ipv6 { import all; export all; }; }
 protocol bgp c4 from cl { neighbor ${hc.ip} as 65000; ipv4 { import all; export all; }; }
 protocol bgp c6 from cl { neighbor ${hc.ip6 as string} as 65000; ipv6 { import all; export all; }; }
 `)
   const c = await startBird(t, sb, hc, `router id ${hc.ip};
 protocol device {}
-protocol static s4 { ipv4; route 10.4.0.0/24 blackhole; }
+protocol static s4 { ipv4; route 10.4.0.0/24 blackhole; route 10.9.0.0/24 blackhole; }
 protocol static s6 { ipv6; route fd00:4::/64 blackhole; }
 protocol bgp r4 { local as 65000; neighbor ${hr.ip} as 65000; ${birdTimers} ipv4 { import all; export where proto = "s4"; }; }
 protocol bgp r6 { local as 65000; neighbor ${hr.ip6 as string} as 65000; ${birdTimers} ipv6 { import all; export where proto = "s6"; }; }
@@ -273,6 +275,19 @@ protocol bgp r6 { local as 65000; neighbor ${hr.ip6 as string} as 65000; ${birdT
   const ours = await c.cli('show route 10.1.0.0/24 all')
   t.regex(ours, new RegExp(`BGP.originator_id: ${hw.ip.replace(/\./g, '\\.')}`))
   t.regex(ours, /BGP.local_pref: 100/)
+  // ADD-PATH (RFC 7911) received on the IPv4 session: both of the reflector's paths of 10.9.0.0/24, one from each
+  // next hop, each under its path identifier; when the client withdraws its own, one path is left.
+  const v4 = (await neighbors(w)).find((n) => n.address === hr.ip)
+  t.true(v4?.negotiated.includes('add-path-rx:ipv4'), JSON.stringify(v4?.negotiated))
+  await until(async () => pathsOf(await rib(w), '10.9.0.0/24').length === 2, 20_000, () => '10.9.0.0/24 with two paths')
+  const two = pathsOf(await rib(w), '10.9.0.0/24')
+  t.deepEqual(two.map((x) => x.nextHop).sort(), [hc.ip, hr.ip].sort())
+  t.is(new Set(two.map((x) => x.pathId)).size, 2)
+  t.is(two.filter((x) => x.best).length, 1)
+  await c.cli('disable s4')
+  await until(async () => pathsOf(await rib(w), '10.9.0.0/24').length === 1, 20_000, () => 'the client\'s path withdrawn by its path id')
+  t.is(pathsOf(await rib(w), '10.9.0.0/24')[0]?.nextHop, hr.ip)
+  t.false((await rib(w)).some((x) => x.prefix === '10.4.0.0/24'))
 })
 
 test('[kernel] session flap and route refresh with BIRD: routes withdrawn on loss and relearned; refresh both ways', async (t) => {

@@ -39,7 +39,10 @@ export const compareClusterList: Cmp = (a, b) => lower(a, b, a.attrs.clusterList
 /** §9.1.2.2 (g): the lowest peer address. */
 export const comparePeerAddress: Cmp = (a, b) => {
   const x = a.source?.address ?? ''; const y = b.source?.address ?? ''
-  return x < y ? a : y < x ? b : undefined
+  if (x !== y) return x < y ? a : b
+  // Two paths of one peer (RFC 7911 ADD-PATH): the lower path identifier, so the choice is deterministic.
+  const i = a.pathId ?? 0; const j = b.pathId ?? 0
+  return i < j ? a : j < i ? b : undefined
 }
 
 function idOf (p: Path): number {

@@ -42,6 +42,8 @@ export interface Path {
   readonly family: Family
   readonly source: PeerRef | undefined
   readonly attrs: Attrs
+  /** RFC 7911: the path identifier the peer gave it, when ADD-PATH is received from that peer. */
+  readonly pathId?: number
   /** RFC 4724: kept from a restarting peer until its End-of-RIB or the restart time. */
   stale?: boolean
 }

@@ -138,3 +138,26 @@ test('route reflection: client and non-client rules, back to the source only for
   t.deepEqual(again.clusterList, ['10.0.0.1', '10.0.0.7'])
 })
 
+
+test('ADD-PATH (RFC 7911): one source holds several paths of a prefix, each under its path identifier', (t) => {
+  const rib = new Rib()
+  const a = peer('192.0.2.1')
+  const p1: Path = { ...path(a, { nextHop: '192.0.2.11' }), pathId: 1 }
+  const p2: Path = { ...path(a, { nextHop: '192.0.2.12' }), pathId: 2 }
+  t.true(rib.update(p2))
+  t.true(rib.update(p1), 'the lower path identifier breaks the last tie')
+  t.is(rib.decision('10.1.0.0/16')?.best, p1)
+  t.is(rib.count('192.0.2.1'), 2)
+  t.false(rib.withdraw('192.0.2.1', '10.1.0.0/16'), 'no path without an identifier')
+  t.true(rib.withdraw('192.0.2.1', '10.1.0.0/16', 1))
+  t.is(rib.decision('10.1.0.0/16')?.best, p2)
+  rib.update(p1)
+  rib.markStale('192.0.2.1')
+  t.true(p1.stale === true && p2.stale === true)
+  t.deepEqual(rib.sweepStale('192.0.2.1'), ['10.1.0.0/16'])
+  t.is(rib.count('192.0.2.1'), 0)
+  rib.update({ ...p1, stale: false })
+  rib.update({ ...p2, stale: false })
+  t.deepEqual(rib.dropSource('192.0.2.1'), ['10.1.0.0/16'])
+  t.is(rib.decision('10.1.0.0/16'), undefined)
+})

@@ -39,9 +39,10 @@ export class Rib {
     return this.loc.get(prefix)?.paths.find((p) => Rib.keyOf(p.source) === source)
   }
 
-  /** Adds or replaces `path` (one per source and prefix). True when the decision changed. */
+  /** Adds or replaces `path` (one per source, prefix and path identifier). True when the decision changed. */
   update (path: Path): boolean {
     const key = Rib.keyOf(path.source)
+    const id = path.pathId
     let e = this.loc.get(path.prefix)
     if (e === undefined) {
       const paths = [path]
@@ -52,7 +53,7 @@ export class Rib {
     }
     // `multipath` may be the `paths` array itself (a lone path): keep the old view intact for the comparison.
     if (e.multipath === e.paths) e.multipath = e.paths.slice()
-    const i = e.paths.findIndex((p) => Rib.keyOf(p.source) === key)
+    const i = e.paths.findIndex((p) => p.pathId === id && Rib.keyOf(p.source) === key)
     if (i >= 0) e.paths[i] = path
     else {
       e.paths.push(path)
@@ -61,11 +62,19 @@ export class Rib {
     return this.#decide(e)
   }
 
-  /** Removes the path of `source` for `prefix`. True when the decision changed. */
-  withdraw (source: string, prefix: string): boolean {
+  /**
+   * Removes the path of `source` for `prefix` with path identifier `pathId` (RFC 7911; none without ADD-PATH), or
+   * with `pathId` 'all' every path of that source. True when the decision changed.
+   */
+  withdraw (source: string, prefix: string, pathId?: number | 'all'): boolean {
+    if (pathId === 'all') {
+      let changed = false
+      while (this.path(source, prefix) !== undefined) changed = this.withdraw(source, prefix, this.path(source, prefix)?.pathId) || changed
+      return changed
+    }
     const e = this.loc.get(prefix)
     if (e === undefined) return false
-    const i = e.paths.findIndex((p) => Rib.keyOf(p.source) === source)
+    const i = e.paths.findIndex((p) => p.pathId === pathId && Rib.keyOf(p.source) === source)
     if (i < 0) return false
     this.#counts.set(source, this.count(source) - 1)
     if (e.paths.length === 1) { this.loc.delete(prefix); return true }
@@ -78,7 +87,7 @@ export class Rib {
   dropSource (source: string): string[] {
     if (this.count(source) === 0) return []
     const changed: string[] = []
-    for (const prefix of this.prefixesOf(source)) if (this.withdraw(source, prefix)) changed.push(prefix)
+    for (const prefix of this.prefixesOf(source)) if (this.withdraw(source, prefix, 'all')) changed.push(prefix)
     this.#counts.delete(source)
     return changed
   }
@@ -87,9 +96,9 @@ export class Rib {
   markStale (source: string): string[] {
     const changed: string[] = []
     for (const [prefix, e] of this.loc) {
-      const p = e.paths.find((x) => Rib.keyOf(x.source) === source)
-      if (p === undefined) continue
-      p.stale = true
+      let found = false
+      for (const p of e.paths) if (Rib.keyOf(p.source) === source) { p.stale = true; found = true }
+      if (!found) continue
       if (e.paths.length > 1) {
         if (e.multipath === e.paths) e.multipath = e.paths.slice()
         if (this.#decide(e)) changed.push(prefix)
@@ -102,8 +111,9 @@ export class Rib {
   sweepStale (source: string): string[] {
     const changed: string[] = []
     for (const [prefix, e] of [...this.loc]) {
-      const p = e.paths.find((x) => Rib.keyOf(x.source) === source)
-      if (p?.stale === true && this.withdraw(source, prefix)) changed.push(prefix)
+      let c = false
+      for (const p of e.paths.filter((x) => x.stale === true && Rib.keyOf(x.source) === source)) c = this.withdraw(source, prefix, p.pathId) || c
+      if (c) changed.push(prefix)
     }
     return changed
   }

@@ -36,6 +36,11 @@ export interface PeerConfig {
   extendedMessages: boolean
   /** RFC 7313: advertise Enhanced Route Refresh (BoRR/EoRR around a re-advertisement, stale routes purged at EoRR). */
   enhancedRouteRefresh: boolean
+  /**
+   * RFC 7911 ADD-PATH for every family of the session: 'receive' takes several paths of a prefix from the peer (each
+   * kept under its path identifier), 'send' advertises the peer every path we may send it, 'both', or 'off'.
+   */
+  addPath: 'off' | 'receive' | 'send' | 'both'
   description: string | undefined
 }
 
@@ -126,7 +131,7 @@ function policy (v: unknown, key: string): PolicyConfig | 'accept' | 'reject' | 
 
 function peer (v: unknown, key: string, defaults: { holdTime: number, connectRetryTime: number }): PeerConfig {
   const o = obj(v, key)
-  known(o, key, ['address', 'asn', 'port', 'passive', 'routeReflectorClient', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'extendedMessages', 'enhancedRouteRefresh',
+  known(o, key, ['address', 'asn', 'port', 'passive', 'routeReflectorClient', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'extendedMessages', 'enhancedRouteRefresh', 'addPath',
     'idleHoldTime', 'families', 'policy', 'maxPrefixes', 'nextHopSelf', 'localAddress', 'nextHop4', 'nextHop6',
     'gracefulRestart', 'description'])
   const families = o.families === undefined ? ['ipv4', 'ipv6'] : o.families
@@ -153,8 +158,14 @@ function peer (v: unknown, key: string, defaults: { holdTime: number, connectRet
     gracefulRestart: bool(o.gracefulRestart, `${key}.gracefulRestart`, true),
     extendedMessages: bool(o.extendedMessages, `${key}.extendedMessages`, true),
     enhancedRouteRefresh: bool(o.enhancedRouteRefresh, `${key}.enhancedRouteRefresh`, true),
+    addPath: o.addPath === undefined ? 'off' : oneOf(o.addPath, `${key}.addPath`, ['off', 'receive', 'send', 'both'] as const),
     description: o.description === undefined ? undefined : str(o.description, `${key}.description`)
   }
+}
+
+function oneOf<T extends string> (v: unknown, key: string, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) bad(key, `must be one of ${allowed.join(', ')}`)
+  return v as T
 }
 
 export function announceEntry (v: unknown, key: string): AnnounceConfig {

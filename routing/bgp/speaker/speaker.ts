@@ -8,7 +8,7 @@
  */
 import * as net from 'node:net'
 import {
-  Afi, AttrType, CapabilityCode, CeaseSubcode, GracefulRestartAfFlags, GracefulRestartFlags, MessageType,
+  AddPathMode, Afi, AttrType, CapabilityCode, CeaseSubcode, GracefulRestartAfFlags, GracefulRestartFlags, MessageType,
   RouteRefreshSubtype, Safi, ceaseNotification, encodeMessage, endOfRib, endOfRibFamily, findAttribute,
   maxMessageLength, notificationMessage, toTwoOctetAttributes
 } from '../codec/index.js'
@@ -81,6 +81,11 @@ interface Peer {
   refreshing: Map<Family, { stale: Set<string>, timer: Timer }>
 }
 
+/** A path of a peer during an enhanced route refresh: prefix and path identifier (RFC 7911; empty without ADD-PATH). */
+function staleKey (prefix: string, pathId: number | undefined): string {
+  return `${prefix}#${pathId ?? ''}`
+}
+
 function negotiatedNames (s: Session): string[] {
   const n = s.negotiated
   const out: string[] = []
@@ -146,6 +151,8 @@ export interface PathView {
   clusterList: string[]
   stale: boolean
   best: boolean
+  /** RFC 7911: the identifier the peer gave this path (ADD-PATH received from it). */
+  pathId?: number
 }
 
 export interface RibRowView { prefix: string, reason: BestPathReason | undefined, multipath: number, paths: PathView[] }
@@ -260,6 +267,11 @@ export class Speaker {
     caps.push({ code: CapabilityCode.RouteRefresh })
     if (pc.enhancedRouteRefresh) caps.push({ code: CapabilityCode.EnhancedRouteRefresh })
     if (pc.extendedMessages) caps.push({ code: CapabilityCode.ExtendedMessage })
+    if (pc.addPath !== 'off') {
+      // RFC 7911: per family, whether we take several paths of a prefix (each with its identifier) and/or send them.
+      const mode = pc.addPath === 'receive' ? AddPathMode.Receive : pc.addPath === 'send' ? AddPathMode.Send : AddPathMode.Both
+      caps.push({ code: CapabilityCode.AddPath, families: pc.families.map((f) => ({ afi: f === 'ipv6' ? Afi.Ipv6 : Afi.Ipv4, safi: Safi.Unicast, sendReceive: mode })) })
+    }
     if (pc.gracefulRestart) {
       // RFC 4724 §3: R when we restarted. The families (F when our kernel routes were kept across it) are listed
       // only when we forward (fib.enabled): a reflector without a FIB is a helper only, an empty list (as FRR's
@@ -352,7 +364,11 @@ export class Speaker {
     // RFC 7313 §5: markers are ignored unless the capability was negotiated.
     if (!enhanced) return
     if (r.subtype === RouteRefreshSubtype.BeginningOfRouteRefresh) {
-      const stale = new Set(this.rib.prefixesOf(p.cfg.address).filter((x) => familyOfPrefix(x) === fam))
+      const stale = new Set<string>()
+      for (const x of this.rib.prefixesOf(p.cfg.address)) {
+        if (familyOfPrefix(x) !== fam) continue
+        for (const q of this.rib.loc.get(x)?.paths ?? []) if (q.source?.address === p.cfg.address) stale.add(staleKey(x, q.pathId))
+      }
       p.refreshing.get(fam)?.timer.cancel()
       const timer = this.#clock.setTimer(this.cfg.gracefulRestart.staleTime * 1000, () => this.#endRefresh(p, fam, 'stale time ran out'))
       p.refreshing.set(fam, { stale, timer })
@@ -369,7 +385,10 @@ export class Speaker {
     r.timer.cancel()
     p.refreshing.delete(fam)
     const changed: string[] = []
-    for (const x of r.stale) if (this.rib.withdraw(p.cfg.address, x)) changed.push(x)
+    for (const k of r.stale) {
+      const [x, id] = k.split('#') as [string, string]
+      if (this.rib.withdraw(p.cfg.address, x, id === '' ? undefined : Number(id))) changed.push(x)
+    }
     p.log.info({ family: fam, removed: r.stale.size }, `enhanced route refresh ended (${why}): routes not re-advertised removed`)
     this.#markDirty(changed)
   }
@@ -419,7 +438,7 @@ export class Speaker {
       const changed = this.rib.markStale(p.cfg.address)
       // Families the peer did not list for GR are dropped at once.
       for (const prefix of this.rib.prefixesOf(p.cfg.address)) {
-        if (!fams.has(familyOfPrefix(prefix)) && this.rib.withdraw(p.cfg.address, prefix)) changed.push(prefix)
+        if (!fams.has(familyOfPrefix(prefix)) && this.rib.withdraw(p.cfg.address, prefix, 'all')) changed.push(prefix)
       }
       this.#markDirty(changed)
       p.log.info({ restartTime: gr.restartTime, families: [...fams] }, 'peer does graceful restart: keeping its routes as stale')
@@ -454,16 +473,16 @@ export class Speaker {
       }
       return
     }
-    for (const n of u.withdrawn) if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
+    for (const n of u.withdrawn) if (this.rib.withdraw(src, n.prefix, n.pathId)) changed.push(n.prefix)
     const unreach = findAttribute(u.attributes, AttrType.MpUnreachNlri)
-    if (unreach !== undefined) for (const n of unreach.withdrawn) if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
+    if (unreach !== undefined) for (const n of unreach.withdrawn) if (this.rib.withdraw(src, n.prefix, n.pathId)) changed.push(n.prefix)
     const reach = findAttribute(u.attributes, AttrType.MpReachNlri)
     if (u.treatAsWithdraw === true) {
       // Routes that looped back (the codec's validation found our AS, router id or cluster id in them) are counted.
       const loop = u.errors?.find((e) => LOOP_CODES.has(e.code))?.code
       if (loop !== undefined) p.loopedIn[LOOP_REASON[loop] as LoopReason] += u.nlri.length + (reach?.nlri.length ?? 0)
-      for (const n of u.nlri) if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
-      if (reach !== undefined) for (const n of reach.nlri) if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
+      for (const n of u.nlri) if (this.rib.withdraw(src, n.prefix, n.pathId)) changed.push(n.prefix)
+      if (reach !== undefined) for (const n of reach.nlri) if (this.rib.withdraw(src, n.prefix, n.pathId)) changed.push(n.prefix)
       this.#markDirty(changed)
       return
     }
@@ -490,7 +509,7 @@ export class Speaker {
     const reach = findAttribute(u.attributes, AttrType.MpReachNlri)
     const unreach = findAttribute(u.attributes, AttrType.MpUnreachNlri)
     for (const list of [u.nlri, u.withdrawn, reach?.nlri ?? [], unreach?.withdrawn ?? []]) {
-      for (const n of list) p.refreshing.get(familyOfPrefix(n.prefix))?.stale.delete(n.prefix)
+      for (const n of list) p.refreshing.get(familyOfPrefix(n.prefix))?.stale.delete(staleKey(n.prefix, n.pathId))
     }
   }
 
@@ -502,12 +521,13 @@ export class Speaker {
       if (pol !== undefined) {
         const r = evaluatePolicy(pol, n.prefix, family, attrs)
         if (r === undefined) {
-          if (this.rib.withdraw(src, n.prefix)) changed.push(n.prefix)
+          if (this.rib.withdraw(src, n.prefix, n.pathId)) changed.push(n.prefix)
           continue
         }
         a = r.attrs
       }
-      if (this.rib.update({ prefix: n.prefix, family, source: p.ref, attrs: a })) changed.push(n.prefix)
+      const path: Path = n.pathId === undefined ? { prefix: n.prefix, family, source: p.ref, attrs: a } : { prefix: n.prefix, family, source: p.ref, attrs: a, pathId: n.pathId }
+      if (this.rib.update(path)) changed.push(n.prefix)
     }
   }
 
@@ -923,6 +943,7 @@ function pathView (x: Path, best: boolean): PathView {
     best
   }
   if (x.attrs.linkLocalNextHop !== undefined) v.linkLocalNextHop = x.attrs.linkLocalNextHop
+  if (x.pathId !== undefined) v.pathId = x.pathId
   return v
 }
 
