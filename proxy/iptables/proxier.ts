@@ -1,14 +1,17 @@
 /**
  * The iptables proxier for one family: one `iptables-restore --noflush`
- * transaction per sync holding `*filter` then `*nat`. The top-level chains
- * are always rewritten (iptables-restore needs all of a chain once it is
- * mentioned); per-service chains only for services that changed (KEP-3453
- * partial sync); chains of removed services are flushed and deleted in the
- * same transaction. Full syncs (start, after a failure) also ensure the jump
- * rules from the built-in chains and delete stale service chains found with
- * iptables-save (a node coming from kube-proxy).
+ * transaction per sync holding `*filter` then `*nat`. A full sync (start,
+ * after a failure) declares every top-level chain and writes it whole,
+ * ensures the jump rules from the built-in chains and deletes stale service
+ * chains found with iptables-save (a node coming from kube-proxy). A partial
+ * sync writes the per-service chains of services that changed (KEP-3453),
+ * flushes and deletes those of removed services, and edits the top-level
+ * chains rule by rule (`-D` of the exact rule, `-I <chain> 1`) without
+ * declaring them, so adding a service to 10k costs a few rules, not a
+ * rewrite of KUBE-SERVICES. What the kernel holds is what the last
+ * successful sync committed; a failed transaction makes the next sync full.
  */
-import type { Iptables } from '../../kernel/index.js'
+import type { Iptables, IptablesTable } from '../../kernel/index.js'
 import { ProxyError } from '../tracker/index.js'
 import type { Proxier, ProxyState, SyncStats } from '../tracker/index.js'
 import {
@@ -25,12 +28,20 @@ export interface IptProxier extends Proxier {
   readonly lastTransaction: string
 }
 
+/** The top-level chains that hold per-service rules, and where a service's rules for each are. */
+const topParts: ReadonlyArray<[IptablesTable, string, (r: ServiceRules) => string[]]> = [
+  ['filter', 'KUBE-SERVICES', (r) => r.filter.services],
+  ['filter', 'KUBE-EXTERNAL-SERVICES', (r) => r.filter.external],
+  ['filter', 'KUBE-NODEPORTS', (r) => r.filter.nodeports],
+  ['filter', 'KUBE-PROXY-FIREWALL', (r) => r.filter.firewall],
+  ['nat', 'KUBE-SERVICES', (r) => r.nat.services],
+  ['nat', 'KUBE-NODEPORTS', (r) => r.nat.nodeports]
+]
+
 export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): IptProxier {
   const now = deps.now ?? (() => performance.now())
   const ipt = deps.iptables
   let committed = new Map<string, ServiceRules>()
-  /** The top-level chains' contents as last written. */
-  let committedTop = new Map<string, string>()
   let needFull = true
   let lastTransaction = ''
 
@@ -74,48 +85,76 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
       }
     }
 
-    // Whether any changed service's contribution to the top-level chains changed: if not (an endpoint
-    // change), the top-level texts are the committed ones and need not be rebuilt (O(change) compute).
-    const topOf = (r: ServiceRules | undefined): string => r === undefined
-      ? ''
-      : [r.nat.services, r.nat.nodeports, r.filter.services, r.filter.external, r.filter.nodeports, r.filter.firewall].map((l) => l.join('\n')).join('\n\n')
-    const topSame = !full && committedTop.size > 0 && [...(changed as ReadonlySet<string>)].every((k) => topOf(committed.get(k)) === topOf(next.get(k)))
-    const keys = topSame ? [] : [...next.keys()].sort()
-    const fixed = fixedRules(init)
-    const collect = (pick: (r: ServiceRules) => string[], tail: string[] = [], head: string[] = []): string => {
-      const out: string[] = [...head]
-      for (const k of keys) for (const l of pick(next.get(k) as ServiceRules)) out.push(l)
-      for (const l of tail) out.push(l)
-      return out.join('\n')
-    }
-    // The top-level chains' contents. A partial sync mentions only those that changed: iptables-restore
-    // --noflush leaves an unmentioned chain as it is, and one mentioned must be written whole.
-    const top = topSame ? committedTop : new Map<string, string>([
-      ['filter/KUBE-SERVICES', collect((r) => r.filter.services)],
-      ['filter/KUBE-EXTERNAL-SERVICES', collect((r) => r.filter.external)],
-      ['filter/KUBE-FORWARD', fixed.forward.join('\n')],
-      ['filter/KUBE-NODEPORTS', collect((r) => r.filter.nodeports)],
-      ['filter/KUBE-PROXY-FIREWALL', collect((r) => r.filter.firewall)],
-      ['nat/KUBE-SERVICES', collect((r) => r.nat.services, fixed.natNodePortJump)],
-      ['nat/KUBE-NODEPORTS', collect((r) => r.nat.nodeports)],
-      ['nat/KUBE-POSTROUTING', fixed.natPost.join('\n')],
-      ['nat/KUBE-MARK-MASQ', fixed.natMark.join('\n')]
-    ])
-    const changedTop = [...top].filter(([k, v]) => full || committedTop.get(k) !== v)
-    const f: string[] = ['*filter']
-    const n: string[] = ['*nat']
-    for (const [k] of changedTop) (k.startsWith('filter/') ? f : n).push(`:${k.split('/')[1] as string} - [0:0]`)
+    const f: string[] = []
+    const n: string[] = []
+    const declarations: string[] = []
     const chainLines: string[] = []
     for (const k of written) {
-      for (const [c, rules] of (next.get(k) as ServiceRules).chains) { n.push(`:${c} - [0:0]`); chainLines.push(...rules) }
+      for (const [c, rules] of (next.get(k) as ServiceRules).chains) { declarations.push(`:${c} - [0:0]`); for (const l of rules) chainLines.push(l) }
     }
-    for (const c of stale) n.push(`:${c} - [0:0]`)
-    for (const [k, v] of changedTop) if (v !== '') (k.startsWith('filter/') ? f : n).push(v)
-    f.push('COMMIT')
-    n.push(...chainLines)
+    for (const c of stale) declarations.push(`:${c} - [0:0]`)
+    if (full) {
+      // Every top-level chain declared (flushed) and written whole, services in key order, the nodeports jump last.
+      const fixed = fixedRules(init)
+      const keys = [...next.keys()].sort()
+      const collect = (pick: (r: ServiceRules) => string[], tail: readonly string[] = []): string[] => {
+        const out: string[] = []
+        for (const k of keys) for (const l of pick(next.get(k) as ServiceRules)) out.push(l)
+        for (const l of tail) out.push(l)
+        return out
+      }
+      const top: Array<[IptablesTable, string, string[]]> = [
+        ['filter', 'KUBE-SERVICES', collect((r) => r.filter.services)],
+        ['filter', 'KUBE-EXTERNAL-SERVICES', collect((r) => r.filter.external)],
+        ['filter', 'KUBE-FORWARD', fixed.forward],
+        ['filter', 'KUBE-NODEPORTS', collect((r) => r.filter.nodeports)],
+        ['filter', 'KUBE-PROXY-FIREWALL', collect((r) => r.filter.firewall)],
+        ['nat', 'KUBE-SERVICES', collect((r) => r.nat.services, fixed.natNodePortJump)],
+        ['nat', 'KUBE-NODEPORTS', collect((r) => r.nat.nodeports)],
+        ['nat', 'KUBE-POSTROUTING', fixed.natPost],
+        ['nat', 'KUBE-MARK-MASQ', fixed.natMark]
+      ]
+      for (const [table, chain] of top) (table === 'filter' ? f : n).push(`:${chain} - [0:0]`)
+      for (const d of declarations) n.push(d)
+      for (const [table, , lines] of top) { const into = table === 'filter' ? f : n; for (const l of lines) into.push(l) }
+    } else {
+      for (const d of declarations) n.push(d)
+      // A partial sync leaves the top-level chains undeclared, so iptables-restore --noflush keeps them, and edits
+      // them rule by rule: `-D <exact rule>` for each line a changed service no longer has, `-I <chain> 1 <rule>`
+      // for each new one. Inserting at the top keeps nat KUBE-SERVICES' nodeports jump last; rules of different
+      // services match disjoint (address, protocol, port) triples, so their order is free. A `-D` of a rule that is
+      // not in the kernel (the chain edited behind our back) fails the transaction, and the next sync is full.
+      for (const key of changed) {
+        const before = committed.get(key)
+        const after = next.get(key)
+        if (before === after) continue
+        for (const [table, chain, pick] of topParts) {
+          const into = table === 'filter' ? f : n
+          const old = before === undefined ? [] : pick(before)
+          const cur = after === undefined ? [] : pick(after)
+          if (old.length === 0 && cur.length === 0) continue
+          const count = new Map<string, number>()
+          for (const l of old) count.set(l, (count.get(l) ?? 0) + 1)
+          const added: string[] = []
+          for (const l of cur) {
+            const c = count.get(l) ?? 0
+            if (c > 0) count.set(l, c - 1)
+            else added.push(l)
+          }
+          for (const [l, c] of count) for (let i = 0; i < c; i++) into.push('-D' + l.slice(2))
+          // In reverse, so that the service's rules read in their rendered order at the top of the chain.
+          const head = `-A ${chain} `
+          for (let i = added.length - 1; i >= 0; i--) into.push(`-I ${chain} 1 ` + (added[i] as string).slice(head.length))
+        }
+      }
+    }
+    // Chain bodies after the top-level edits (a new service's jump only needs its chain declared), removals last.
+    for (const l of chainLines) n.push(l)
     for (const c of stale) n.push(`-X ${c}`)
-    n.push('COMMIT')
-    const script = f.join('\n') + '\n' + n.join('\n') + '\n'
+    const sections: string[] = []
+    if (full || f.length > 0) sections.push(['*filter', ...f, 'COMMIT'].join('\n'))
+    if (full || n.length > 0) sections.push(['*nat', ...n, 'COMMIT'].join('\n'))
+    const script = sections.length === 0 ? '' : sections.join('\n') + '\n'
     const computeMs = now() - start
     const applyStart = now()
     try {
@@ -125,14 +164,13 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
         for (const c of natTopChains) ipt.ensureChain('nat', c)
         for (const j of jumpRules) ipt.insertUnique(j.table, j.from, j.rule)
       }
-      ipt.restore(script)
+      if (script !== '') ipt.restore(script)
     } catch (e) {
       needFull = true
       throw new ProxyError('PROXY_ERR_SYNC', `iptables-restore (${full ? 'full' : 'partial'}) failed: ${(e as Error).message}`, { cause: e })
     }
     const applyMs = now() - applyStart
     committed = next
-    committedTop = top
     needFull = false
     lastTransaction = script
     return { family: init.family, full, computeMs, applyMs, bytes: script.length, servicesWritten: written.size }
@@ -156,7 +194,6 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
         throw new ProxyError('PROXY_ERR_CLEANUP', `iptables cleanup: ${(e as Error).message}`, { cause: e })
       }
       committed = new Map()
-      committedTop = new Map()
       needFull = true
     }
   }
