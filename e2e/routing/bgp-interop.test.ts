@@ -631,14 +631,16 @@ protocol bgp r6 { local as 65000; neighbor ${hf.ip6 as string} as 65000; ${birdT
   t.regex(frrView, new RegExp(hw.ip.replace(/\./g, '\\.')))
 })
 
-test('[kernel] weft as route reflector for an FRR client and a BIRD client, IPv4: routes reflected both ways with ORIGINATOR_ID and CLUSTER_LIST', async (t) => {
+test('[kernel] weft as route reflector for an FRR client and a BIRD client, IPv4: routes reflected both ways with ORIGINATOR_ID and CLUSTER_LIST; ADD-PATH sent to BIRD', async (t) => {
   if (!skipUnlessTools(t, 'bird', 'vtysh') || !haveFrr()) return
   const sb = sandbox(t, 'bgprrf')
   const topo = await underlayTopology(sb, { hosts: 3 })
   const [hw, hf, hb] = topo.hosts as [Host, Host, Host]
   const w = await startWeft(t, sb, hw, {
     routerId: hw.ip, asn: 65000, clusterId: '1.1.1.1',
-    peers: [hf, hb].map((h) => ({ address: h.ip, asn: 65000, routeReflectorClient: true, families: ['ipv4'], holdTime: 9, connectRetryTime: 1 }))
+    // We have 10.3.0.0/24 too: BIRD, with ADD-PATH, gets both paths.
+    announce: [{ prefix: '10.3.0.0/24', nextHop: hw.ip }],
+    peers: [hf, hb].map((h) => ({ address: h.ip, asn: 65000, routeReflectorClient: true, families: ['ipv4'], holdTime: 9, connectRetryTime: 1, addPath: h === hb ? 'send' : 'off' }))
   })
   const { vtysh } = await startFrr(t, sb, hf, `router bgp 65000
  bgp router-id ${hf.ip}
@@ -653,13 +655,25 @@ test('[kernel] weft as route reflector for an FRR client and a BIRD client, IPv4
   const b = await startBird(t, sb, hb, `router id ${hb.ip};
 protocol device {}
 protocol static s4 { ipv4; route 10.2.0.0/24 blackhole; }
-protocol bgp toweft { local ${hb.ip} as 65000; neighbor ${hw.ip} as 65000; ${birdTimers} ipv4 { import all; export where proto = "s4"; }; }
+protocol bgp toweft { local ${hb.ip} as 65000; neighbor ${hw.ip} as 65000; ${birdTimers} ipv4 { import all; export where proto = "s4"; add paths rx; }; }
 `)
   await until(async () => (await neighbors(w)).every((n) => n.state === 'Established'), 30_000, () => 'sessions')
-  await until(async () => (await b.cli('show route 10.3.0.0/24')).includes('10.3.0.0/24'), 20_000, () => 'BIRD gets the FRR route')
+  // ADD-PATH sent (RFC 7911): BIRD holds both paths of 10.3.0.0/24, ours and FRR's reflected one.
+  try {
+    await until(async () => ((await b.cli('show route 10.3.0.0/24 all')).match(/BGP.next_hop:/g) ?? []).length === 2, 20_000, () => 'BIRD gets both paths')
+  } catch (e) {
+    t.log(await b.cli('show route 10.3.0.0/24 all'), await b.cli('show protocols all toweft'), JSON.stringify(await neighbors(w)), w.log().slice(-3000))
+    throw e
+  }
   const atBird = await b.cli('show route 10.3.0.0/24 all')
   t.regex(atBird, new RegExp(`BGP.originator_id: ${hf.ip.replace(/\./g, '\\.')}`))
   t.regex(atBird, /BGP.cluster_list: 1\.1\.1\.1/)
+  t.regex(atBird, new RegExp(`BGP.next_hop: ${hw.ip.replace(/\./g, '\\.')}`))
+  t.true((await neighbors(w)).find((n) => n.address === hb.ip)?.negotiated.includes('add-path-tx:ipv4'))
+  // We stop announcing ours: its path is withdrawn by its id, FRR's stays.
+  await cli(w, 'withdraw', '10.3.0.0/24')
+  await until(async () => ((await b.cli('show route 10.3.0.0/24 all')).match(/BGP.next_hop:/g) ?? []).length === 1, 20_000, () => 'our path withdrawn at BIRD')
+  t.regex(await b.cli('show route 10.3.0.0/24 all'), new RegExp(`BGP.next_hop: ${hf.ip.replace(/\./g, '\\.')}`))
   await until(async () => (await vtysh('show bgp ipv4 unicast 10.2.0.0/24 json')).includes('originatorId'), 20_000, () => 'FRR gets the BIRD route')
   const j = JSON.parse(await vtysh('show bgp ipv4 unicast 10.2.0.0/24 json')) as { paths?: Array<{ originatorId?: string, clusterList?: { list?: string[] }, nexthops?: Array<{ ip: string }> }> }
   t.is(j.paths?.[0]?.originatorId, hb.ip)

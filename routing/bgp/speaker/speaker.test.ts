@@ -206,3 +206,34 @@ test('extended messages (RFC 8654): when both sides advertise it, UPDATEs fill u
     await stopAll(s)
   }
 })
+
+test('ADD-PATH (RFC 7911): a reflector sends a client every path of a prefix, each under its own id, and withdraws one by id', async (t) => {
+  const s = lab({
+    '10.0.0.1': { routerId: '10.0.0.1', asn: 65000, clusterId: '1.1.1.1', peers: [
+      { address: '10.0.0.2', asn: 65000, routeReflectorClient: true, passive: true, families: ['ipv4'] },
+      { address: '10.0.0.3', asn: 65000, routeReflectorClient: true, passive: true, families: ['ipv4'] },
+      { address: '10.0.0.4', asn: 65000, routeReflectorClient: true, passive: true, families: ['ipv4'], addPath: 'send' }] },
+    '10.0.0.2': { routerId: '10.0.0.2', asn: 65000, peers: [{ address: '10.0.0.1', asn: 65000, families: ['ipv4'] }], announce: [{ prefix: '10.9.0.0/16', nextHop: '10.0.0.2' }] },
+    '10.0.0.3': { routerId: '10.0.0.3', asn: 65000, peers: [{ address: '10.0.0.1', asn: 65000, families: ['ipv4'] }] },
+    '10.0.0.4': { routerId: '10.0.0.4', asn: 65000, peers: [{ address: '10.0.0.1', asn: 65000, families: ['ipv4'], addPath: 'receive' }] }
+  })
+  t.teardown(() => stopAll(s))
+  for (const x of Object.values(s)) await x.start()
+  const c = s['10.0.0.4'] as Speaker
+  const other = s['10.0.0.3'] as Speaker
+  await until(() => (c.ribView({ prefix: '10.9.0.0/16' })[0]?.paths.length ?? 0) === 1)
+  // A second path that does not change the reflector's best (10.0.0.2 keeps it: lower ORIGINATOR_ID) still goes out.
+  other.announce({ prefix: '10.9.0.0/16', nextHop: '10.0.0.3', communities: [], localPref: undefined, med: undefined })
+  await until(() => (c.ribView({ prefix: '10.9.0.0/16' })[0]?.paths.length ?? 0) === 2)
+  const paths = c.ribView({ prefix: '10.9.0.0/16' })[0]?.paths ?? []
+  t.deepEqual(paths.map((p) => p.nextHop).sort(), ['10.0.0.2', '10.0.0.3'])
+  t.is(new Set(paths.map((p) => p.pathId)).size, 2)
+  t.true(paths.every((p) => p.originatorId === p.nextHop && p.clusterList[0] === '1.1.1.1'))
+  t.true(c.neighbors()[0]?.negotiated.includes('add-path-rx:ipv4'))
+  t.deepEqual((s['10.0.0.1'] as Speaker).neighbors().find((n) => n.address === '10.0.0.4')?.negotiated.filter((x) => x.startsWith('add-path')), ['add-path-tx:ipv4'])
+  // A client without ADD-PATH gets the best path only (10.0.0.2's: the lower ORIGINATOR_ID).
+  t.is(other.ribView({ prefix: '10.9.0.0/16' })[0]?.paths.filter((p) => p.source !== 'local').length, 1)
+  ;(s['10.0.0.3'] as Speaker).withdraw('10.9.0.0/16')
+  await until(() => (c.ribView({ prefix: '10.9.0.0/16' })[0]?.paths.length ?? 0) === 1)
+  t.is(c.ribView({ prefix: '10.9.0.0/16' })[0]?.paths[0]?.nextHop, '10.0.0.2')
+})

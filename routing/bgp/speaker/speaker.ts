@@ -79,6 +79,9 @@ interface Peer {
   eor: Set<Family>
   /** RFC 7313: families between the peer's BoRR and EoRR, with the prefixes not re-advertised yet. */
   refreshing: Map<Family, { stale: Set<string>, timer: Timer }>
+  /** RFC 7911: the families we send several paths in, and what it was sent: prefix → our path id → attributes. */
+  addPathTx: Set<Family>
+  addPathOut: Map<string, Map<number, Attrs>>
 }
 
 /** A path of a peer during an enhanced route refresh: prefix and path identifier (RFC 7911; empty without ADD-PATH). */
@@ -99,10 +102,23 @@ function negotiatedNames (s: Session): string[] {
   return out
 }
 
-/** UPDATEs encoded during one flush, for the other peers that are sent the same: key → the batch and its bytes. */
-type MessageCache = Map<string, { prefixes: readonly string[], bytes: Uint8Array }>
+/** One peer's share of an advertisement pass. */
+interface Work {
+  p: Peer
+  groups: Record<Family, Map<Attrs, string[]>>
+  gone: Record<Family, string[]>
+  // The export result depends on the path's attributes object (which fixes its source and family) and, only
+  // through prefix-matching export rules, on the prefix: without those, one evaluation per attribute set.
+  memo: Map<Attrs, Attrs | null> | undefined
+  /** ADD-PATH send: paths by attribute set, and paths withdrawn, with our path ids. */
+  paths: Record<Family, Map<Attrs, Nlri[]>>
+  pathsGone: Record<Family, Nlri[]>
+}
 
-function sameList (a: readonly string[], b: readonly string[]): boolean {
+/** UPDATEs encoded during one flush, for the other peers that are sent the same: key → the batch and its bytes. */
+type MessageCache = Map<string, { prefixes: ReadonlyArray<string | Nlri>, bytes: Uint8Array }>
+
+function sameList (a: ReadonlyArray<string | Nlri>, b: ReadonlyArray<string | Nlri>): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
@@ -178,6 +194,8 @@ export class Speaker {
   readonly #announced = new Map<string, AnnounceConfig>()
   readonly #originated = new Map<string, Attrs>()
   readonly #out: AdjRibOut
+  /** RFC 7911: our path identifiers, by source and the source's own identifier. */
+  readonly #pathIds = new Map<string, number>()
 
   constructor (cfg: BgpdConfig, deps: SpeakerDeps = {}, opts: { restarting?: boolean } = {}) {
     this.cfg = cfg
@@ -323,7 +341,9 @@ export class Speaker {
       restartTimer: undefined,
       staleFamilies: new Set(),
       eor: new Set(),
-      refreshing: new Map()
+      refreshing: new Map(),
+      addPathTx: new Set(),
+      addPathOut: new Map()
     }
     const connect = this.#deps.connect ?? defaultConnect
     p.fsm = new PeerFsm(fsmInit, {
@@ -356,6 +376,7 @@ export class Speaker {
       p.log.info({ afi: r.afi, enhanced }, 'route refresh requested: re-advertising')
       if (enhanced) p.fsm.send({ type: MessageType.RouteRefresh, afi: r.afi, safi: Safi.Unicast, subtype: RouteRefreshSubtype.BeginningOfRouteRefresh })
       this.#out.clear(p.slot, fam)
+      for (const x of [...p.addPathOut.keys()]) if (familyOfPrefix(x) === fam) p.addPathOut.delete(x)
       this.#advertise(p, [...this.rib.loc.keys()].filter((x) => familyOfPrefix(x) === fam), new Map())
       if (enhanced) p.fsm.send({ type: MessageType.RouteRefresh, afi: r.afi, safi: Safi.Unicast, subtype: RouteRefreshSubtype.EndOfRouteRefresh })
       else this.#sendEor(p, fam)
@@ -400,6 +421,9 @@ export class Speaker {
     p.families = new Set(s.negotiated.families.filter((f) => f.safi === Safi.Unicast && (f.afi === Afi.Ipv4 || f.afi === Afi.Ipv6))
       .map((f) => f.afi === Afi.Ipv4 ? 4 as const : 6 as const))
     this.#out.clear(p.slot)
+    p.addPathOut.clear()
+    p.addPathTx = new Set((s.negotiated.tx.addPath ?? []).filter((f) => f.safi === Safi.Unicast && (f.afi === Afi.Ipv4 || f.afi === Afi.Ipv6))
+      .map((f) => f.afi === Afi.Ipv4 ? 4 as const : 6 as const))
     p.eor.clear()
     p.log.info({ routerId: s.peerId, holdTime: s.negotiated.holdTime, families: [...p.families] }, 'session established')
     // Everything we have, then End-of-RIB per family (RFC 4724 §2; harmless without GR).
@@ -424,6 +448,7 @@ export class Speaker {
     p.session = undefined
     p.upSince = undefined
     this.#out.clear(p.slot)
+    p.addPathOut.clear()
     const gr = d.session?.peerGracefulRestart
     // RFC 4724 §4.2 (helper): the peer's routes stay, marked stale, when it does GR and the session ended without
     // a NOTIFICATION (RFC 8538: or with one other than Hard Reset when it set N).
@@ -460,6 +485,8 @@ export class Speaker {
     if (p.refreshing.size > 0) this.#refreshed(p, u)
     const src = p.cfg.address
     const changed: string[] = []
+    // A peer we send every path (ADD-PATH) must hear of any path's change, not only of a change of the best.
+    const all = this.#sendsAddPath()
     const eor = endOfRibFamily(u)
     if (eor !== undefined) {
       const fam: Family = eor.afi === Afi.Ipv6 ? 6 : 4
@@ -473,16 +500,16 @@ export class Speaker {
       }
       return
     }
-    for (const n of u.withdrawn) if (this.rib.withdraw(src, n.prefix, n.pathId)) changed.push(n.prefix)
+    for (const n of u.withdrawn) if (this.rib.withdraw(src, n.prefix, n.pathId) || all) changed.push(n.prefix)
     const unreach = findAttribute(u.attributes, AttrType.MpUnreachNlri)
-    if (unreach !== undefined) for (const n of unreach.withdrawn) if (this.rib.withdraw(src, n.prefix, n.pathId)) changed.push(n.prefix)
+    if (unreach !== undefined) for (const n of unreach.withdrawn) if (this.rib.withdraw(src, n.prefix, n.pathId) || all) changed.push(n.prefix)
     const reach = findAttribute(u.attributes, AttrType.MpReachNlri)
     if (u.treatAsWithdraw === true) {
       // Routes that looped back (the codec's validation found our AS, router id or cluster id in them) are counted.
       const loop = u.errors?.find((e) => LOOP_CODES.has(e.code))?.code
       if (loop !== undefined) p.loopedIn[LOOP_REASON[loop] as LoopReason] += u.nlri.length + (reach?.nlri.length ?? 0)
-      for (const n of u.nlri) if (this.rib.withdraw(src, n.prefix, n.pathId)) changed.push(n.prefix)
-      if (reach !== undefined) for (const n of reach.nlri) if (this.rib.withdraw(src, n.prefix, n.pathId)) changed.push(n.prefix)
+      for (const n of u.nlri) if (this.rib.withdraw(src, n.prefix, n.pathId) || all) changed.push(n.prefix)
+      if (reach !== undefined) for (const n of reach.nlri) if (this.rib.withdraw(src, n.prefix, n.pathId) || all) changed.push(n.prefix)
       this.#markDirty(changed)
       return
     }
@@ -516,19 +543,26 @@ export class Speaker {
   #learn (p: Peer, nlri: readonly Nlri[], family: Family, attrs: Attrs, changed: string[]): void {
     const src = p.cfg.address
     const pol = p.importPolicy
+    const all = this.#sendsAddPath()
     for (const n of nlri) {
       let a = attrs
       if (pol !== undefined) {
         const r = evaluatePolicy(pol, n.prefix, family, attrs)
         if (r === undefined) {
-          if (this.rib.withdraw(src, n.prefix, n.pathId)) changed.push(n.prefix)
+          if (this.rib.withdraw(src, n.prefix, n.pathId) || all) changed.push(n.prefix)
           continue
         }
         a = r.attrs
       }
       const path: Path = n.pathId === undefined ? { prefix: n.prefix, family, source: p.ref, attrs: a } : { prefix: n.prefix, family, source: p.ref, attrs: a, pathId: n.pathId }
-      if (this.rib.update(path)) changed.push(n.prefix)
+      if (this.rib.update(path) || all) changed.push(n.prefix)
     }
+  }
+
+  /** Whether some Established peer is sent several paths per prefix (RFC 7911). */
+  #sendsAddPath (): boolean {
+    for (const q of this.#peers.values()) if (q.session !== undefined && q.addPathTx.size > 0) return true
+    return false
   }
 
   // --- origination -----------------------------------------------------------------------------------------
@@ -549,7 +583,7 @@ export class Speaker {
       }
       this.#originated.set(key, attrs)
     }
-    if (this.rib.update({ prefix: cfg.prefix, family: familyOfPrefix(cfg.prefix), source: undefined, attrs })) this.#markDirty([cfg.prefix])
+    if (this.rib.update({ prefix: cfg.prefix, family: familyOfPrefix(cfg.prefix), source: undefined, attrs }) || this.#sendsAddPath()) this.#markDirty([cfg.prefix])
   }
 
   /** Stops originating a prefix; false when it was not announced here. */
@@ -557,7 +591,7 @@ export class Speaker {
     let p: string
     try { p = announceEntry(prefix, 'prefix').prefix } catch (e) { throw new BgpdError('BGPD_ERR_REQUEST', (e as Error).message) }
     if (!this.#announced.delete(p)) return false
-    if (this.rib.withdraw(LOCAL, p)) this.#markDirty([p])
+    if (this.rib.withdraw(LOCAL, p) || this.#sendsAddPath()) this.#markDirty([p])
     return true
   }
 
@@ -688,14 +722,6 @@ export class Speaker {
    * once, not once per peer.
    */
   #advertiseAll (peers: readonly Peer[], prefixes: readonly string[], cache: MessageCache): void {
-    interface Work {
-      p: Peer
-      groups: Record<Family, Map<Attrs, string[]>>
-      gone: Record<Family, string[]>
-      // The export result depends on the path's attributes object (which fixes its source and family) and, only
-      // through prefix-matching export rules, on the prefix: without those, one evaluation per attribute set.
-      memo: Map<Attrs, Attrs | null> | undefined
-    }
     const work: Work[] = []
     for (const p of peers) {
       if (p.session === undefined) continue
@@ -703,7 +729,9 @@ export class Speaker {
         p,
         groups: { 4: new Map(), 6: new Map() },
         gone: { 4: [], 6: [] },
-        memo: p.exportPolicy === undefined || !p.exportPolicy.prefixDependent ? new Map() : undefined
+        memo: p.exportPolicy === undefined || !p.exportPolicy.prefixDependent ? new Map() : undefined,
+        paths: { 4: new Map(), 6: new Map() },
+        pathsGone: { 4: [], 6: [] }
       })
     }
     if (work.length === 0) return
@@ -714,6 +742,7 @@ export class Speaker {
       let row = this.#out.row(prefix)
       for (const w of work) {
         const p = w.p
+        if (p.addPathTx.has(fam)) { this.#diffAddPaths(w, prefix, fam, d?.paths ?? []); continue }
         let out: Attrs | undefined
         if (best !== undefined) {
           if (w.memo !== undefined) {
@@ -742,33 +771,79 @@ export class Speaker {
       for (const fam of [4, 6] as const) {
         if (w.gone[fam].length > 0) this.#sendBatches(w.p, fam, undefined, w.gone[fam], tx, cache)
         for (const [attrs, list] of w.groups[fam]) this.#sendBatches(w.p, fam, attrs, list, tx, cache)
+        if (w.pathsGone[fam].length > 0) this.#sendBatches(w.p, fam, undefined, w.pathsGone[fam], tx, undefined)
+        for (const [attrs, list] of w.paths[fam]) this.#sendBatches(w.p, fam, attrs, list, tx, undefined)
       }
       w.p.fsm.uncork()
     }
   }
 
+  /** Our identifier for a path (RFC 7911 §3: chosen by the sender): one per source and the source's own id. */
+  #localPathId (path: Path): number {
+    const key = `${Rib.keyOf(path.source)}#${path.pathId ?? ''}`
+    let id = this.#pathIds.get(key)
+    if (id === undefined) { id = this.#pathIds.size + 1; this.#pathIds.set(key, id) }
+    return id
+  }
+
+  /**
+   * ADD-PATH send (RFC 7911): `w.p` gets every path of the prefix it may be sent, each under our path id; what it
+   * had and no longer gets is withdrawn by id.
+   */
+  #diffAddPaths (w: Work, prefix: string, fam: Family, paths: readonly Path[]): void {
+    const p = w.p
+    const before = p.addPathOut.get(prefix)
+    const now = new Map<number, Attrs>()
+    for (const path of paths) {
+      let out: Attrs | undefined
+      if (w.memo !== undefined) {
+        let m = w.memo.get(path.attrs)
+        if (m === undefined) { m = this.#exportAttrs(p, path) ?? null; w.memo.set(path.attrs, m) }
+        out = m ?? undefined
+      } else out = this.#exportAttrs(p, path)
+      if (out !== undefined) now.set(this.#localPathId(path), out)
+    }
+    for (const id of before?.keys() ?? []) if (!now.has(id)) w.pathsGone[fam].push({ prefix, pathId: id })
+    for (const [id, attrs] of now) {
+      if (before?.get(id) === attrs) continue
+      const list = w.paths[fam].get(attrs)
+      if (list === undefined) w.paths[fam].set(attrs, [{ prefix, pathId: id }])
+      else list.push({ prefix, pathId: id })
+    }
+    if (now.size > 0) p.addPathOut.set(prefix, now)
+    else p.addPathOut.delete(prefix)
+  }
+
   /** UPDATEs for `prefixes` under `attrs` (undefined: withdrawals), each within the message limit. */
-  #sendBatches (p: Peer, fam: Family, attrs: Attrs | undefined, prefixes: string[], tx: CodecOptions, cache: MessageCache): void {
+  #sendBatches (p: Peer, fam: Family, attrs: Attrs | undefined, prefixes: Array<string | Nlri>, tx: CodecOptions, cache: MessageCache | undefined): void {
     const limit = maxMessageLength(tx, MessageType.Update) - 8
     const attrList = attrs === undefined ? [] : toAttributesFor(attrs, fam, tx)
+    // Not sent: out of the Adj-RIB-Out, so that a later change retries.
+    const forget = (items: Array<string | Nlri>): void => {
+      for (const x of items) {
+        if (typeof x === 'string') this.#out.delete(p.slot, x)
+        else p.addPathOut.get(x.prefix)?.delete(x.pathId as number)
+      }
+    }
     let baseLen: number
     try {
       baseLen = 23 + attributesLength(attrList, tx) + (fam === 6 ? 8 : 0)
     } catch (e) {
       p.log.error({ code: (e as { code?: string }).code, prefixes: prefixes.length, first: prefixes[0] }, `UPDATE not sent: ${(e as Error).message}`)
-      for (const x of prefixes) this.#out.delete(p.slot, x)
+      forget(prefixes)
       return
     }
     const id = attrs === undefined ? 'w' : String(attrsId(attrs))
     const txKey = `${tx.fourOctetAs === true ? 4 : 2}`
-    let batch: string[] = []
+    let batch: Array<string | Nlri> = []
     let len = baseLen
     const send = (): void => {
       if (batch.length === 0) return
       // Peers that get the same prefixes under the same attributes get the same bytes. The key names the batch by
       // its ends and size; a hit is confirmed element by element (the prefix strings are shared, so === is cheap).
-      const key = `${id}|${txKey}|${fam}|${batch.length}|${batch[0] ?? ''}|${batch[batch.length - 1] ?? ''}`
-      const hit = cache.get(key)
+      // Batches with path identifiers (ADD-PATH) are not shared.
+      const key = cache === undefined ? '' : `${id}|${txKey}|${fam}|${batch.length}|${String(batch[0] ?? '')}|${String(batch[batch.length - 1] ?? '')}`
+      const hit = cache?.get(key)
       let bytes = hit !== undefined && sameList(hit.prefixes, batch) ? hit.bytes : undefined
       if (bytes === undefined) {
         try {
@@ -777,22 +852,23 @@ export class Speaker {
           // A path we cannot encode for this peer (BgpEncodeError) must not take the daemon down: log, and leave
           // those prefixes out of its Adj-RIB-Out so a later change retries.
           p.log.error({ code: (e as { code?: string }).code, prefixes: batch.length, first: batch[0] }, `UPDATE not sent: ${(e as Error).message}`)
-          for (const x of batch) this.#out.delete(p.slot, x)
+          forget(batch)
           batch = []
           len = baseLen
           return
         }
-        if (hit === undefined) cache.set(key, { prefixes: batch, bytes })
+        if (cache !== undefined && hit === undefined) cache.set(key, { prefixes: batch, bytes })
       }
       p.fsm.sendBytes(bytes)
       p.updatesOut++
       batch = []
       len = baseLen
     }
-    for (const prefix of prefixes) {
-      const cost = 1 + Math.ceil(Number(prefix.slice(prefix.indexOf('/') + 1)) / 8)
+    for (const item of prefixes) {
+      const prefix = typeof item === 'string' ? item : item.prefix
+      const cost = (typeof item === 'string' ? 1 : 5) + Math.ceil(Number(prefix.slice(prefix.indexOf('/') + 1)) / 8)
       if (len + cost > limit) send()
-      batch.push(prefix)
+      batch.push(item)
       len += cost
     }
     send()
@@ -815,7 +891,7 @@ export class Speaker {
       holdTime: p.session?.negotiated.holdTime,
       families: [...p.families].map((f) => f === 4 ? 'ipv4' : 'ipv6'),
       prefixesReceived: this.rib.count(p.cfg.address),
-      prefixesAdvertised: this.#out.count(p.slot),
+      prefixesAdvertised: this.#out.count(p.slot) + p.addPathOut.size,
       updatesIn: p.updatesIn,
       updatesOut: p.updatesOut,
       loopedIn: { ...p.loopedIn },
@@ -916,8 +992,8 @@ function attributesLength (list: PathAttribute[], tx: CodecOptions): number {
   return encodeMessage({ type: MessageType.Update, withdrawn: [], attributes: list, nlri: [] }, tx).length - 23
 }
 
-function buildUpdate (fam: Family, attrList: PathAttribute[], prefixes: string[]): UpdateMessage {
-  const nlri = prefixes.map((prefix) => ({ prefix }))
+function buildUpdate (fam: Family, attrList: PathAttribute[], prefixes: Array<string | Nlri>): UpdateMessage {
+  const nlri = prefixes.map((x) => typeof x === 'string' ? { prefix: x } : x)
   if (attrList.length === 0) {
     if (fam === 4) return { type: MessageType.Update, withdrawn: nlri, attributes: [], nlri: [] }
     return { type: MessageType.Update, withdrawn: [], attributes: [{ type: AttrType.MpUnreachNlri, afi: Afi.Ipv6, safi: Safi.Unicast, withdrawn: nlri }], nlri: [] }
