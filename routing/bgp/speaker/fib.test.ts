@@ -61,3 +61,23 @@ test('FIB: without ECMP one next hop; routes found at start are kept until relea
   fib.close(true)
   t.deepEqual(ours(nl), ['10.5.0.0/24 192.0.2.2'], 'close(keep) leaves the routes for the next run')
 })
+
+test('FIB: IPv6 link-local next hops go out of the interface facing the peer; a connected global next hop is preferred', (t) => {
+  const { nl, rib, fib } = setup(false)
+  const eth0 = nl.linkByName('eth0')
+  if (eth0 === undefined) throw new Error('no eth0')
+  nl.addAddress(eth0.index, '2001:db8:1::1/64')
+  const v6 = (nextHop: string, linkLocalNextHop?: string): Attrs => ({ ...attrs(nextHop), ...(linkLocalNextHop !== undefined ? { linkLocalNextHop } : {}) })
+  const src = peer('2001:db8:1::2', 65002)
+  rib.update({ prefix: 'fd00:1::/64', family: 6, source: src, attrs: v6('::', 'fe80::2') })
+  rib.update({ prefix: 'fd00:2::/64', family: 6, source: src, attrs: v6('2001:db8:99::2', 'fe80::2') })
+  rib.update({ prefix: 'fd00:3::/64', family: 6, source: src, attrs: v6('2001:db8:1::2', 'fe80::2') })
+  fib.changed(['fd00:1::/64', 'fd00:2::/64', 'fd00:3::/64'], rib)
+  const got = nl.routes({ family: 6 }).filter((r) => r.protocol === 196).map((r) => `${r.dst} ${r.gw ?? ''} ${r.dev === eth0.index ? 'eth0' : String(r.dev)}`)
+  t.deepEqual(got.sort(), [
+    'fd00:1::/64 fe80::2 eth0', // link-local only (BIRD's '::' form)
+    'fd00:2::/64 fe80::2 eth0', // the global next hop is not on a connected subnet
+    'fd00:3::/64 2001:db8:1::2 eth0' // a connected global next hop (the device is the kernel's choice)
+  ])
+  t.deepEqual(fib.reconcile(), { added: 0, removed: 0 }, 'what was installed is what is wanted')
+})

@@ -17,7 +17,11 @@ import type { Logger, RouteSink } from './speaker.js'
 
 export interface FibConfig { table: number, protocol: number, ecmp: boolean, resyncSeconds: number }
 
-interface Want { family: Family, gws: string[] }
+/** A next hop: link-local ones carry the interface (the one facing the peer that sent the path). */
+interface Hop { gw: string, dev?: number }
+interface Want { family: Family, hops: Hop[] }
+
+const hopKey = (h: Hop): string => `${h.gw}%${h.dev ?? ''}`
 
 export class FibInstaller implements RouteSink {
   readonly #cfg: FibConfig
@@ -108,14 +112,27 @@ export class FibInstaller implements RouteSink {
     if (d === undefined || d.best.source === undefined) return undefined
     const family: Family = prefix.includes(':') ? 6 : 4
     const paths = this.#cfg.ecmp ? d.multipath : [d.best]
-    const gws: string[] = []
+    const hops: Hop[] = []
     for (const p of paths) {
-      const gw = p.attrs.nextHop
-      if (gw === undefined || gw === '::' || ip.familyOf(gw) !== family) continue
-      if (!gws.includes(gw)) gws.push(gw)
+      const h = this.#hopOf(p.attrs.nextHop, p.attrs.linkLocalNextHop, p.source?.address, family)
+      if (h !== undefined && !hops.some((x) => hopKey(x) === hopKey(h))) hops.push(h)
     }
-    if (gws.length === 0) return undefined
-    return { family, gws: gws.sort() }
+    if (hops.length === 0) return undefined
+    return { family, hops: hops.sort((a, b) => hopKey(a) < hopKey(b) ? -1 : 1) }
+  }
+
+  /**
+   * The kernel next hop of a path. IPv6 (RFC 2545): the global next hop when it is on a connected subnet, else the
+   * link-local one on the interface that faces the peer the path came from (BIRD's `::` + link-local form included);
+   * otherwise the global one as it is (the kernel refuses it while it is unreachable; the resync retries).
+   */
+  #hopOf (nextHop: string | undefined, linkLocal: string | undefined, peer: string | undefined, family: Family): Hop | undefined {
+    const global = nextHop === undefined || nextHop === '::' || ip.familyOf(nextHop) !== family ? undefined : nextHop
+    if (family === 6 && linkLocal !== undefined && (global === undefined || this.#devFor(global) === undefined)) {
+      const dev = peer !== undefined ? this.#devFor(peer) : undefined
+      if (dev !== undefined) return { gw: linkLocal, dev }
+    }
+    return global !== undefined ? { gw: global } : undefined
   }
 
   #devFor (gw: string): number | undefined {
@@ -127,15 +144,16 @@ export class FibInstaller implements RouteSink {
 
   #install (prefix: string, want: Want): boolean {
     const route: Route = { family: want.family, dst: prefix, table: this.#cfg.table, protocol: this.#cfg.protocol }
-    if (want.gws.length === 1) route.gw = want.gws[0] as string
+    const one = (h: Hop): void => { route.gw = h.gw; if (h.dev !== undefined) route.dev = h.dev }
+    if (want.hops.length === 1) one(want.hops[0] as Hop)
     else {
       const hops: NonNullable<Route['multipath']> = []
-      for (const gw of want.gws) {
-        const dev = this.#devFor(gw)
-        if (dev !== undefined) hops.push({ gw, dev })
+      for (const h of want.hops) {
+        const dev = h.dev ?? this.#devFor(h.gw)
+        if (dev !== undefined) hops.push({ gw: h.gw, dev })
       }
       if (hops.length === 0) return false
-      if (hops.length === 1) route.gw = hops[0]?.gw as string
+      if (hops.length === 1) one(hops[0] as Hop)
       else route.multipath = hops
     }
     try {
@@ -143,7 +161,7 @@ export class FibInstaller implements RouteSink {
       this.installs++
       return true
     } catch (e) {
-      this.#fail(`install ${prefix} via ${want.gws.join(',')}`, e)
+      this.#fail(`install ${prefix} via ${want.hops.map(hopKey).join(',')}`, e)
       return false
     }
   }
@@ -167,8 +185,11 @@ export class FibInstaller implements RouteSink {
 }
 
 function sameHops (r: Route, want: Want): boolean {
+  // Link-local gateways are compared with their interface; others by address (the kernel fills in the device).
+  const key = (gw: string | undefined, dev: number | undefined): string => (gw ?? '').startsWith('fe80') ? `${gw ?? ''}%${dev ?? ''}` : `${gw ?? ''}%`
   const have = r.multipath !== undefined && r.multipath.length > 0
-    ? r.multipath.map((h) => h.gw ?? '').sort()
-    : [r.gw ?? '']
-  return have.length === want.gws.length && have.every((g, i) => g === want.gws[i])
+    ? r.multipath.map((h) => key(h.gw, h.dev)).sort()
+    : [key(r.gw, r.dev)]
+  const wanted = want.hops.map((h) => key(h.gw, h.dev)).sort()
+  return have.length === wanted.length && have.every((g, i) => g === wanted[i])
 }
