@@ -154,6 +154,29 @@ protocol bgp w6 { local ${hb.ip6 as string} as 65002; neighbor ${hw.ip6 as strin
   t.regex(b6, new RegExp(`BGP.next_hop: ${ip.canonical(hw.ip6 as string)}`))
 })
 
+test('[kernel] a 2-octet session with BIRD (enable as4 off): AS paths in 2-octet form both ways', async (t) => {
+  if (!skipUnlessTools(t, 'bird')) return
+  const sb = sandbox(t, 'bgpas2')
+  const topo = await underlayTopology(sb, { hosts: 2 })
+  const [hw, hb] = topo.hosts as [Host, Host]
+  const w = await startWeft(t, sb, hw, {
+    routerId: hw.ip, asn: 65001, announce: ['10.1.0.0/24'],
+    peers: [{ address: hb.ip, asn: 65002, families: ['ipv4'], policy: { import: 'accept', export: 'accept' }, holdTime: 9, connectRetryTime: 1 }]
+  })
+  const b = await startBird(t, sb, hb, `router id ${hb.ip};
+protocol device {}
+protocol static st { ipv4; route 10.2.0.0/24 blackhole; }
+protocol bgp w { local ${hb.ip} as 65002; neighbor ${hw.ip} as 65001; enable as4 off; ${birdTimers} ipv4 { import all; export where proto = "st"; }; }
+`)
+  await until(async () => (await neighbors(w))[0]?.state === 'Established', 30_000, () => 'session')
+  t.false((await neighbors(w))[0]?.negotiated.includes('four-octet-as'))
+  t.regex(await b.cli('show protocols all w'), /Session:\s+external(?! AS4)/)
+  await until(async () => (await rib(w)).some((r) => r.prefix === '10.2.0.0/24'), 20_000, () => 'BIRD route at weft')
+  t.deepEqual(pathsOf(await rib(w), '10.2.0.0/24')[0]?.asPath, [[65002]])
+  await until(async () => (await b.cli('show route 10.1.0.0/24 all')).includes('BGP.as_path'), 20_000, () => 'ours at BIRD')
+  t.regex(await b.cli('show route 10.1.0.0/24 all'), /BGP.as_path: 65001\s/)
+})
+
 interface Gobgp { cli: (...args: string[]) => Promise<string> }
 
 async function startGobgp (t: ExecutionContext, sb: Sandbox, h: Host, toml: string): Promise<Gobgp> {
