@@ -66,12 +66,16 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
     }
     // Chains that go away: those of services that changed (partial), or every service chain in the kernel (full).
     const stale = new Set<string>()
+    /** Time in iptables-save (a full sync reads the nat table): the kernel tool's, counted as apply, not compute. */
+    let readMs = 0
     if (full) {
       const active = new Set<string>()
       for (const r of next.values()) for (const c of r.chains.keys()) active.add(c)
       let saved: string
+      const saveStart = now()
       try {
         saved = ipt.save('nat')
+        readMs = now() - saveStart
       } catch (e) {
         needFull = true
         throw new ProxyError('PROXY_ERR_SYNC', `iptables-save -t nat: ${(e as Error).message}`, { cause: e })
@@ -155,7 +159,7 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
     if (full || f.length > 0) sections.push(['*filter', ...f, 'COMMIT'].join('\n'))
     if (full || n.length > 0) sections.push(['*nat', ...n, 'COMMIT'].join('\n'))
     const script = sections.length === 0 ? '' : sections.join('\n') + '\n'
-    const computeMs = now() - start
+    const computeMs = now() - start - readMs
     const applyStart = now()
     try {
       if (full) {
@@ -169,7 +173,7 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
       needFull = true
       throw new ProxyError('PROXY_ERR_SYNC', `iptables-restore (${full ? 'full' : 'partial'}) failed: ${(e as Error).message}`, { cause: e })
     }
-    const applyMs = now() - applyStart
+    const applyMs = now() - applyStart + readMs
     committed = next
     needFull = false
     lastTransaction = script

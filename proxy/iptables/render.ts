@@ -58,14 +58,23 @@ export const emptyServiceRules = (): ServiceRules => ({
 /**
  * One `-A` line. Every word these renderers write is an option, a number, an address or a chain name
  * (safe bare) except comment texts, quoted as iptables-save quotes them (what kernel's formatRule
- * does, without a regular expression per word: this runs for every rule of a full sync).
+ * does, without a regular expression per word: this runs for every rule of a full sync). Built with
+ * one `join`, so the line is one flat string: concatenating word by word leaves a rope of ~30 nodes
+ * per line, which stays alive until the transaction is joined and costs the young-generation GC
+ * more than building the text does.
  */
 const line = (chain: string, words: RuleSpec): string => {
-  let out = `-A ${chain}`
-  for (let i = 0; i < words.length; i++) out += ' ' + (i > 0 && words[i - 1] === '--comment' ? quoteWord(words[i] as string) : words[i] as string)
-  return out
+  const out = new Array<string>(words.length + 2)
+  out[0] = '-A'
+  out[1] = chain
+  for (let i = 0; i < words.length; i++) out[i + 2] = i > 0 && words[i - 1] === '--comment' ? quoteWord(words[i] as string) : words[i] as string
+  return out.join(' ')
 }
 const comment = (c: string): string[] => ['-m', 'comment', '--comment', c]
+/** Words joined by spaces into one flat string (one array, one join per rule; see `line`). */
+const L = (...words: string[]): string => words.join(' ')
+/** `-m comment --comment <text>`, the text quoted as `line` quotes it. */
+const cm = (c: string): string => '-m comment --comment ' + quoteWord(c)
 
 /** The chain prefixes of service chains (`isServiceChainName`). */
 export const serviceChainPrefixes = ['KUBE-SVC-', 'KUBE-SVL-', 'KUBE-EXT-', 'KUBE-FW-', 'KUBE-SEP-']
@@ -100,88 +109,96 @@ function servicePortRules (sp: ServicePortInfo, cfg: IptRenderConfig, out: Servi
   const usesExt = hasEndpoints && externallyAccessible(sp)
   const usesFw = hasEndpoints && sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0
   const sepName = (ep: EndpointInfo): string => endpointChainName(S, p, ep.endpoint)
-  const pp = ['-m', p, '-p', p]
+  // Rules are joined from fragments computed once per service port (see `L`); every fragment is what
+  // `line` would write for the same words, which the golden tests hold byte for byte.
+  const pp = `-m ${p} -p ${p}`
+  const port = String(sp.port)
+  const cS = cm(S)
   const noEp = (local: boolean): [string, string] => !hasEndpoints ? [`${S} has no endpoints`, 'REJECT'] : local ? [`${S} has no local endpoints`, 'DROP'] : [`${S} has no endpoints`, 'REJECT']
 
   // ClusterIP
-  const cipMatch = [...comment(`${S} cluster IP`), ...pp, '-d', sp.clusterIP, '--dport', String(sp.port)]
+  const cipMatch = L(cm(`${S} cluster IP`), pp, '-d', sp.clusterIP, '--dport', port)
   if (hasInternal) {
-    out.nat.services.push(line('KUBE-SERVICES', [...cipMatch, '-j', internalChain]))
+    out.nat.services.push(L('-A KUBE-SERVICES', cipMatch, '-j', internalChain))
   } else {
     const [c, target] = noEp(sp.internalPolicyLocal)
-    out.filter.services.push(line('KUBE-SERVICES', [...comment(c), ...pp, '-d', sp.clusterIP, '--dport', String(sp.port), '-j', target]))
+    out.filter.services.push(L('-A KUBE-SERVICES', cm(c), pp, '-d', sp.clusterIP, '--dport', port, '-j', target))
   }
   // External IPs
   for (const ip of sp.externalIPs) {
-    if (usesExt) out.nat.services.push(line('KUBE-SERVICES', [...comment(`${S} external IP`), ...pp, '-d', ip, '--dport', String(sp.port), '-j', extChain]))
+    if (usesExt) out.nat.services.push(L('-A KUBE-SERVICES', cm(`${S} external IP`), pp, '-d', ip, '--dport', port, '-j', extChain))
     if (!hasExternal) {
       const [c, target] = noEp(sp.externalPolicyLocal)
-      out.filter.external.push(line('KUBE-EXTERNAL-SERVICES', [...comment(c), ...pp, '-d', ip, '--dport', String(sp.port), '-j', target]))
+      out.filter.external.push(L('-A KUBE-EXTERNAL-SERVICES', cm(c), pp, '-d', ip, '--dport', port, '-j', target))
     }
   }
   // Load balancer IPs
   for (const ip of sp.loadBalancerIPs) {
-    if (usesExt) out.nat.services.push(line('KUBE-SERVICES', [...comment(`${S} loadbalancer IP`), ...pp, '-d', ip, '--dport', String(sp.port), '-j', usesFw ? fwChain : extChain]))
-    if (usesFw) out.filter.firewall.push(line('KUBE-PROXY-FIREWALL', [...comment(`${S} traffic not accepted by ${fwChain}`), ...pp, '-d', ip, '--dport', String(sp.port), '-j', 'DROP']))
+    if (usesExt) out.nat.services.push(L('-A KUBE-SERVICES', cm(`${S} loadbalancer IP`), pp, '-d', ip, '--dport', port, '-j', usesFw ? fwChain : extChain))
+    if (usesFw) out.filter.firewall.push(L('-A KUBE-PROXY-FIREWALL', cm(`${S} traffic not accepted by ${fwChain}`), pp, '-d', ip, '--dport', port, '-j DROP'))
     if (!hasExternal) {
       const [c, target] = noEp(sp.externalPolicyLocal)
-      out.filter.external.push(line('KUBE-EXTERNAL-SERVICES', [...comment(c), ...pp, '-d', ip, '--dport', String(sp.port), '-j', target]))
+      out.filter.external.push(L('-A KUBE-EXTERNAL-SERVICES', cm(c), pp, '-d', ip, '--dport', port, '-j', target))
     }
   }
   // NodePort
   if (sp.nodePort > 0) {
-    if (usesExt) out.nat.nodeports.push(line('KUBE-NODEPORTS', [...comment(S), ...pp, '--dport', String(sp.nodePort), '-j', extChain]))
+    if (usesExt) out.nat.nodeports.push(L('-A KUBE-NODEPORTS', cS, pp, '--dport', String(sp.nodePort), '-j', extChain))
     if (!hasExternal) {
       const [c, target] = noEp(sp.externalPolicyLocal)
-      out.filter.external.push(line('KUBE-EXTERNAL-SERVICES', [...comment(c), '-m', 'addrtype', '--dst-type', 'LOCAL', ...pp, '--dport', String(sp.nodePort), '-j', target]))
+      out.filter.external.push(L('-A KUBE-EXTERNAL-SERVICES', cm(c), '-m addrtype --dst-type LOCAL', pp, '--dport', String(sp.nodePort), '-j', target))
     }
   }
   if (sp.healthCheckNodePort > 0) {
-    out.filter.nodeports.push(line('KUBE-NODEPORTS', [...comment(`${S} health check node port`), '-m', 'tcp', '-p', 'tcp', '--dport', String(sp.healthCheckNodePort), '-j', 'ACCEPT']))
+    out.filter.nodeports.push(L('-A KUBE-NODEPORTS', cm(`${S} health check node port`), '-m tcp -p tcp --dport', String(sp.healthCheckNodePort), '-j ACCEPT'))
   }
 
   // Per-service chains.
   const masqRule = (): string[] => {
-    if (cfg.masqueradeAll) return [line(internalChain, [...cipMatch, '-j', 'KUBE-MARK-MASQ'])]
-    if (cfg.clusterCIDRs.length > 0) return cfg.clusterCIDRs.map((c) => line(internalChain, [...cipMatch, '!', '-s', c, '-j', 'KUBE-MARK-MASQ']))
+    if (cfg.masqueradeAll) return [L('-A', internalChain, cipMatch, '-j KUBE-MARK-MASQ')]
+    if (cfg.clusterCIDRs.length > 0) return cfg.clusterCIDRs.map((c) => L('-A', internalChain, cipMatch, '! -s', c, '-j KUBE-MARK-MASQ'))
     return []
   }
-  const toEndpoints = (chain: string, eps: readonly EndpointInfo[]): string[] => {
-    const lines: string[] = []
+  const toEndpoints = (chain: string, eps: readonly EndpointInfo[], lines: string[]): string[] => {
     if (sp.affinitySeconds > 0) {
-      for (const ep of eps) lines.push(line(chain, [...comment(S), '-m', 'recent', '--name', sepName(ep), '--rcheck', '--seconds', String(sp.affinitySeconds), '--reap', '-j', sepName(ep)]))
+      const seconds = String(sp.affinitySeconds)
+      for (const ep of eps) { const sep = sepName(ep); lines.push(L('-A', chain, cS, '-m recent --name', sep, '--rcheck --seconds', seconds, '--reap -j', sep)) }
     }
-    eps.forEach((ep, i) => {
-      const stat = i < eps.length - 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', probability(eps.length - i)] : []
-      lines.push(line(chain, [...comment(`${S} -> ${ep.endpoint}`), ...stat, '-j', sepName(ep)]))
-    })
+    for (let i = 0; i < eps.length; i++) {
+      const ep = eps[i] as EndpointInfo
+      lines.push(i < eps.length - 1
+        ? L('-A', chain, cm(`${S} -> ${ep.endpoint}`), '-m statistic --mode random --probability', probability(eps.length - i), '-j', sepName(ep))
+        : L('-A', chain, cm(`${S} -> ${ep.endpoint}`), '-j', sepName(ep)))
+    }
     return lines
   }
   if (usesExt) {
     const r: string[] = []
     if (!sp.externalPolicyLocal) {
-      r.push(line(extChain, [...comment(`masquerade traffic for ${S} external destinations`), '-j', 'KUBE-MARK-MASQ']))
+      r.push(L('-A', extChain, cm(`masquerade traffic for ${S} external destinations`), '-j KUBE-MARK-MASQ'))
     } else if (usesCluster) {
-      for (const c of cfg.clusterCIDRs) r.push(line(extChain, [...comment(`pod traffic for ${S} external destinations`), '-s', c, '-j', clusterChain]))
-      r.push(line(extChain, [...comment(`masquerade LOCAL traffic for ${S} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', 'KUBE-MARK-MASQ']))
-      r.push(line(extChain, [...comment(`route LOCAL traffic for ${S} external destinations`), '-m', 'addrtype', '--src-type', 'LOCAL', '-j', clusterChain]))
+      for (const c of cfg.clusterCIDRs) r.push(L('-A', extChain, cm(`pod traffic for ${S} external destinations`), '-s', c, '-j', clusterChain))
+      r.push(L('-A', extChain, cm(`masquerade LOCAL traffic for ${S} external destinations`), '-m addrtype --src-type LOCAL -j KUBE-MARK-MASQ'))
+      r.push(L('-A', extChain, cm(`route LOCAL traffic for ${S} external destinations`), '-m addrtype --src-type LOCAL -j', clusterChain))
     }
-    if (hasExternal) r.push(line(extChain, ['-j', externalPolicyChain]))
+    if (hasExternal) r.push(L('-A', extChain, '-j', externalPolicyChain))
     out.chains.set(extChain, r)
   }
   if (usesFw) {
     const r: string[] = []
-    for (const src of [...sp.loadBalancerSourceRanges, ...sp.loadBalancerIPs]) r.push(line(fwChain, [...comment(`${S} loadbalancer IP`), '-s', src, '-j', extChain]))
+    const c = cm(`${S} loadbalancer IP`)
+    for (const src of [...sp.loadBalancerSourceRanges, ...sp.loadBalancerIPs]) r.push(L('-A', fwChain, c, '-s', src, '-j', extChain))
     out.chains.set(fwChain, r)
   }
-  if (usesCluster) out.chains.set(clusterChain, [...(sp.internalPolicyLocal ? [] : masqRule()), ...toEndpoints(clusterChain, cat.clusterEndpoints)])
-  if (usesLocal) out.chains.set(localChain, [...(sp.internalPolicyLocal ? masqRule() : []), ...toEndpoints(localChain, cat.localEndpoints)])
+  if (usesCluster) out.chains.set(clusterChain, toEndpoints(clusterChain, cat.clusterEndpoints, sp.internalPolicyLocal ? [] : masqRule()))
+  if (usesLocal) out.chains.set(localChain, toEndpoints(localChain, cat.localEndpoints, sp.internalPolicyLocal ? masqRule() : []))
   for (const ep of cat.allReachable) {
     const sep = sepName(ep)
-    const dnat = ['-j', 'DNAT', '--to-destination', ep.endpoint]
     out.chains.set(sep, [
-      line(sep, [...comment(S), '-s', ep.ip, '-j', 'KUBE-MARK-MASQ']),
-      line(sep, [...comment(S), ...(sp.affinitySeconds > 0 ? ['-m', 'recent', '--name', sep, '--set'] : []), ...pp, ...dnat])
+      L('-A', sep, cS, '-s', ep.ip, '-j KUBE-MARK-MASQ'),
+      sp.affinitySeconds > 0
+        ? L('-A', sep, cS, '-m recent --name', sep, '--set', pp, '-j DNAT --to-destination', ep.endpoint)
+        : L('-A', sep, cS, pp, '-j DNAT --to-destination', ep.endpoint)
     ])
   }
 }

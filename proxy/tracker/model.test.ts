@@ -1,4 +1,6 @@
 import test from 'ava'
+import { createHash } from 'node:crypto'
+import fc from 'fast-check'
 import { base32, endpointChainName, hashAndTruncate, portProtoHash } from './hash.js'
 import { categorizeEndpoints, servicePorts } from './model.js'
 import type { EndpointSlice, Service } from './types.js'
@@ -12,6 +14,16 @@ test('chain hashes match kube-proxy golden vectors', (t) => {
   t.is(hashAndTruncate('ns1/svc1/tcp/p80'), 'ULMVA6XW-ns1/svc1/tcp/p80')
   t.is(hashAndTruncate('ns1/svc1/tcp/p80__10.180.0.1/80').slice(0, 8), '5OJB2KTY')
   t.is(hashAndTruncate('x'.repeat(300)).length, 240)
+})
+
+test('the chain hashes are base32(sha256(…)) cut as kube-proxy cuts them, for any name (the short encoder agrees with the full one)', (t) => {
+  const full = (s: string): string => base32(createHash('sha256').update(s).digest())
+  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 80 }), fc.constantFrom('TCP', 'udp', 'SCTP'), fc.string({ maxLength: 30 }), (name, proto, ep) => {
+    return portProtoHash(name, proto) === full(name + proto.toLowerCase()).slice(0, 16) &&
+      endpointChainName(name, proto, ep) === 'KUBE-SEP-' + full(name + proto.toLowerCase() + ep).slice(0, 16) &&
+      hashAndTruncate('n' + name).slice(0, 9) === full('n' + name).slice(0, 8) + '-'
+  }), { numRuns: 500 })
+  t.pass()
 })
 
 test('base32 is RFC 4648 with padding', (t) => {

@@ -110,7 +110,7 @@ export interface SyncStats {
   full: boolean
   /** Time spent computing the transaction. */
   computeMs: number
-  /** Time spent in the kernel tool (nft -f, iptables-restore). */
+  /** Time spent in the kernel tools (nft -f; iptables-save of a full sync, the jump-rule checks and iptables-restore). */
   applyMs: number
   /** Size of the transaction text. */
   bytes: number
