@@ -7,8 +7,9 @@
  *    kernel apply (iptables-restore / nft -f), plus the proxy's heap;
  *  - raw: the same transaction text loaded straight with `iptables-restore
  *    --noflush` / `nft -f` into another fresh namespace (the ceiling);
- *  - at the largest size, one endpoint change (partial sync) and one added
- *    service, compute + apply.
+ *  - at the largest size, one endpoint change (partial sync), one added
+ *    service and the same service removed, compute + apply, and the added
+ *    and removed transactions replayed raw with the tool (their ceiling).
  *
  * Sizes: BENCH_SIZES=1000,5000 (default 1000,5000,10000); BENCH_MODES=nftables.
  * Each proxy run is a child process started inside its namespace (`ip netns exec`),
@@ -116,12 +117,23 @@ function child (mode: 'nftables' | 'iptables', n: number, last: boolean, txFile:
     t0 = performance.now()
     p = proxier.sync(state, tr.checkout().changed)
     emit({ bench: 'proxy', mode, figure: 'one-service-added', services: n, endpointsPerService: eps, wallMs: ms(performance.now() - t0), computeMs: ms(p.computeMs), applyMs: ms(p.applyMs), transactionBytes: p.bytes, full: p.full })
-    // Its ceiling: the same transaction replayed with the tool directly (idempotent: chains re-declared, same elements).
-    const [tool, args] = mode === 'nftables' ? [findTool('nft'), ['-f', '-']] : [findTool('iptables-restore'), ['-w', '--noflush']]
+    const addTx = proxier.lastTransaction
+    // The same service removed again.
+    tr.event({ type: 'DELETED', kind: 'Service', object: { metadata: { namespace: 'new', name: 'svc' }, spec: { clusterIP: '172.31.0.1', ports: [{ name: 'p80', port: 80 }] } } })
     t0 = performance.now()
-    const rr = spawnSync(tool, args, { input: proxier.lastTransaction, encoding: 'utf8' })
-    if (rr.status !== 0) throw new Error(`raw replay: ${rr.stderr}`)
-    emit({ bench: 'proxy', mode, figure: `raw-${mode === 'nftables' ? 'nft-f' : 'iptables-restore'}-one-service-added`, services: n, endpointsPerService: eps, wallMs: ms(performance.now() - t0), transactionBytes: proxier.lastTransaction.length })
+    p = proxier.sync(state, tr.checkout().changed)
+    emit({ bench: 'proxy', mode, figure: 'one-service-removed', services: n, endpointsPerService: eps, wallMs: ms(performance.now() - t0), computeMs: ms(p.computeMs), applyMs: ms(p.applyMs), transactionBytes: p.bytes, full: p.full })
+    const removeTx = proxier.lastTransaction
+    // Their ceilings: the same transactions replayed with the tool directly, add then remove (the pair leaves the
+    // ruleset as it was: iptables mode's -I is undone by the -D, nftables' elements and chains come and go).
+    const [tool, args] = mode === 'nftables' ? [findTool('nft'), ['-f', '-']] : [findTool('iptables-restore'), ['-w', '--noflush']]
+    const tag = mode === 'nftables' ? 'nft-f' : 'iptables-restore'
+    for (const [what, tx] of [['added', addTx], ['removed', removeTx]] as const) {
+      t0 = performance.now()
+      const rr = spawnSync(tool, args, { input: tx, encoding: 'utf8' })
+      if (rr.status !== 0) throw new Error(`raw replay (${what}): ${rr.stderr}`)
+      emit({ bench: 'proxy', mode, figure: `raw-${tag}-one-service-${what}`, services: n, endpointsPerService: eps, wallMs: ms(performance.now() - t0), transactionBytes: tx.length })
+    }
   }
 }
 
