@@ -103,6 +103,7 @@ function packedV4 (t: string): number | undefined {
 }
 
 const textCodes: number[] = []
+const textOctets = new Uint8Array(4)
 
 /** 'a.b.c.d/n' built as one flat string (template concatenation leaves a chain of cons strings, ~60 bytes more a prefix kept in the RIB). */
 function v4Text (b: Uint8Array, length: number): string {
@@ -161,14 +162,26 @@ function checkPathId (nlri: Nlri, addPath: boolean): void {
 
 export function prefixEncodingLength (nlri: Nlri, family: 4 | 6, addPath: boolean): number {
   checkPathId(nlri, addPath)
+  const v4 = family === 4 && typeof nlri.prefix === 'string' ? packedV4(nlri.prefix) : undefined
+  if (v4 !== undefined) return (addPath ? 4 : 0) + 1 + ((Math.floor(v4 / 0x100000000) + 7) >> 3)
   return (addPath ? 4 : 0) + 1 + parsePrefix(nlri, family).bytes.length
 }
 
 /** Writes one prefix; returns the bytes written. */
 export function writePrefix (nlri: Nlri, family: 4 | 6, addPath: boolean, buf: Uint8Array, offset: number): number {
   checkPathId(nlri, addPath)
-  const p = parsePrefix(nlri, family)
   let o = offset
+  const v4 = family === 4 && typeof nlri.prefix === 'string' ? packedV4(nlri.prefix) : undefined
+  if (v4 !== undefined) {
+    // Straight from the packed form: no parse object per prefix.
+    if (addPath) { w32(buf, o, nlri.pathId as number); o += 4 }
+    const length = Math.floor(v4 / 0x100000000)
+    const addr = v4 % 0x100000000
+    buf[o++] = length
+    for (let k = 0; k < (length + 7) >> 3; k++) buf[o++] = (addr >>> (24 - 8 * k)) & 0xff
+    return o - offset
+  }
+  const p = parsePrefix(nlri, family)
   if (addPath) { w32(buf, o, nlri.pathId as number); o += 4 }
   buf[o++] = p.length
   for (const b of p.bytes) buf[o++] = b
@@ -207,19 +220,24 @@ export function readPrefix (
   if (length > max) throw fail(`prefix length ${length} exceeds ${max}`)
   const n = (length + 7) >> 3
   if (o + n > end) throw fail(`/${length} prefix needs ${n} octets, ${end - o} left`)
+  if (family === 4) {
+    // No scratch arrays: a full table is hundreds of thousands of these.
+    const keep = (length & 7) !== 0 ? 0xff & (0xff << (8 - (length & 7))) : 0xff
+    textOctets[0] = n > 0 ? (n === 1 ? (buf[o] as number) & keep : buf[o] as number) : 0
+    textOctets[1] = n > 1 ? (n === 2 ? (buf[o + 1] as number) & keep : buf[o + 1] as number) : 0
+    textOctets[2] = n > 2 ? (n === 3 ? (buf[o + 2] as number) & keep : buf[o + 2] as number) : 0
+    textOctets[3] = n > 3 ? (buf[o + 3] as number) & keep : 0
+    const value: Nlri = pathId === undefined ? { prefix: v4Text(textOctets, length) } : { prefix: v4Text(textOctets, length), pathId }
+    return { value, bytes: o + n - offset }
+  }
   const bytes = new Uint8Array(max >> 3)
   bytes.set(buf.subarray(o, o + n))
   // RFC 4271 §4.3: "trailing bits ... are irrelevant": clear them so equal prefixes compare equal.
   if ((length & 7) !== 0) bytes[n - 1] = (bytes[n - 1] as number) & (0xff << (8 - (length & 7)))
   o += n
-  let prefix: string
-  if (family === 4) {
-    prefix = v4Text(bytes, length)
-  } else {
-    prefix = `${ip.fromBytes(bytes)}/${length}`
-    // What a route reflector decodes it encodes again for its clients: remember the parse that text stands for.
-    if (!young.has(prefix)) remember(prefix, { family, length, bytes: Array.from(bytes.subarray(0, n)) })
-  }
+  const prefix = `${ip.fromBytes(bytes)}/${length}`
+  // What a route reflector decodes it encodes again for its clients: remember the parse that text stands for.
+  if (!young.has(prefix)) remember(prefix, { family, length, bytes: Array.from(bytes.subarray(0, n)) })
   const value: Nlri = { prefix }
   if (pathId !== undefined) value.pathId = pathId
   return { value, bytes: o - offset }
