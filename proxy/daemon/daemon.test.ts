@@ -37,7 +37,7 @@ function manualClock (): Clock & { advance (ms: number): Promise<void> } {
   }
 }
 
-test('the loop does not sync before both listings, then syncs once per burst of events, no sooner than minSyncPeriod', async (t) => {
+test('the loop does not sync before both listings, then syncs at once for a burst of two, then once per minSyncPeriod for coalesced events', async (t) => {
   const clock = manualClock()
   const src = memorySource()
   const nft = fakeProxyNft()
@@ -61,20 +61,25 @@ test('the loop does not sync before both listings, then syncs once per burst of 
   t.regex(loop.metrics.render('nftables'), /kubeproxy_network_programming_duration_seconds_bucket\{le="1"\} 0\nkubeproxy_network_programming_duration_seconds_bucket\{le="2"\} 0\n[^]*_bucket\{le="3"\} 1\n/)
   const trace = (): string => traceNft(nft, 'ip', { src: plan.localPod, dst: '172.30.0.1', proto: 'tcp', dport: 80 }, { nodeIPs: [plan.nodeIP] }).output
   t.is(trace(), '10.180.0.1:80')
-  // Two changes within minSyncPeriod: one partial sync, after the minimum interval.
+  // kube-proxy's burst of 2: the next change is synced at once; after that, changes wait for minSyncPeriod, and two
+  // of them within it make one partial sync.
+  src.push({ type: 'MODIFIED', kind: 'EndpointSlice', object: slice('ns1', 'a', [{ ip: '10.180.0.4' }]) })
+  await clock.advance(10)
+  t.deepEqual(syncs, [true, false], 'the second sync of the burst')
+  t.is(trace(), '10.180.0.4:80')
   src.push({ type: 'MODIFIED', kind: 'EndpointSlice', object: slice('ns1', 'a', [{ ip: '10.180.0.2' }]) })
   src.push({ type: 'MODIFIED', kind: 'EndpointSlice', object: slice('ns1', 'a', [{ ip: '10.180.0.3' }]) })
   await clock.advance(500)
-  t.deepEqual(syncs, [true])
+  t.deepEqual(syncs, [true, false], 'no token left: wait')
   await clock.advance(600)
-  t.deepEqual(syncs, [true, false])
+  t.deepEqual(syncs, [true, false, false])
   t.is(trace(), '10.180.0.3:80')
   // A net no-op does not queue a sync.
   src.push({ type: 'MODIFIED', kind: 'EndpointSlice', object: slice('ns1', 'a', [{ ip: '10.180.0.3' }]) })
   t.deepEqual(loop.tracker.pending, { services: 0, endpointSlices: 0 })
   t.true(loop.health().healthy)
   // two modifications of one slice between syncs are one change
-  t.regex(loop.metrics.render('nftables'), /kubeproxy_sync_proxy_rules_endpoint_changes_total 2/)
+  t.regex(loop.metrics.render('nftables'), /kubeproxy_sync_proxy_rules_endpoint_changes_total 3/)
   await loop.stop()
 })
 

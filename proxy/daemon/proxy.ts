@@ -156,6 +156,8 @@ export async function startProxyLoop (init: ProxyLoopInit, deps: ProxyLoopDeps):
     minIntervalMs: init.minSyncPeriodMs,
     maxIntervalMs: init.syncPeriodMs,
     retryIntervalMs: init.retryMs ?? init.syncPeriodMs,
+    // kube-proxy's burstSyncs: two syncs may run back to back before minSyncPeriod paces them.
+    burst: 2,
     fn: () => { sync() },
     ...(deps.clock !== undefined ? { clock: deps.clock } : {})
   })

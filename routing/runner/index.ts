@@ -1,8 +1,10 @@
 /**
  * The one reconcile-loop shape (STYLE.md convention 10, after kube-proxy's
  * BoundedFrequencyRunner): `run()` asks for a pass; requests coalesce; passes
- * are at least `minIntervalMs` apart, happen at least every `maxIntervalMs`,
- * and after a failing pass the next comes no later than `retryIntervalMs`.
+ * are at least `minIntervalMs` apart, except that up to `burst` may come back to
+ * back (a token bucket of `burst` passes refilled one per `minIntervalMs`), happen
+ * at least every `maxIntervalMs`, and after a failing pass the next comes no later
+ * than `retryIntervalMs`.
  * Time comes from an injected clock so tests need no real waiting.
  */
 
@@ -23,6 +25,8 @@ export interface RunnerInit {
   minIntervalMs: number
   maxIntervalMs: number
   retryIntervalMs: number
+  /** Passes that may run back to back before `minIntervalMs` applies (kube-proxy uses 2). Default 1. */
+  burst?: number
   /** One pass. Throwing (or rejecting) schedules a retry. */
   fn: () => void | Promise<void>
   clock?: Clock
@@ -49,6 +53,21 @@ export function boundedFrequencyRunner (init: RunnerInit): Runner {
   let pending = false
   let stopped = true
   let passes = 0
+  const burst = Math.max(1, init.burst ?? 1)
+  let tokens = burst
+  let refilledAt = clock.now()
+
+  // The token bucket: a pass takes a token; tokens come back one per minIntervalMs, up to `burst`.
+  const refill = (now: number): void => {
+    if (init.minIntervalMs <= 0) { tokens = burst; refilledAt = now; return }
+    tokens = Math.min(burst, tokens + (now - refilledAt) / init.minIntervalMs)
+    refilledAt = now
+  }
+  const allowedAt = (): number => {
+    const now = clock.now()
+    refill(now)
+    return tokens >= 1 ? now : now + Math.ceil((1 - tokens) * init.minIntervalMs)
+  }
 
   const schedule = (at: number): void => {
     if (stopped) return
@@ -65,6 +84,8 @@ export function boundedFrequencyRunner (init: RunnerInit): Runner {
     if (running !== undefined) { pending = true; return }
     pending = false
     lastStart = clock.now()
+    refill(lastStart)
+    tokens = Math.max(0, tokens - 1)
     let failed = false
     running = (async () => {
       try {
@@ -78,9 +99,9 @@ export function boundedFrequencyRunner (init: RunnerInit): Runner {
       passes++
       if (stopped) return
       const next = pending
-        ? lastStart + init.minIntervalMs
+        ? clock.now()
         : failed ? clock.now() + init.retryIntervalMs : lastStart + init.maxIntervalMs
-      schedule(Math.max(next, lastStart + init.minIntervalMs))
+      schedule(Math.max(next, allowedAt()))
     })
   }
 
@@ -88,7 +109,7 @@ export function boundedFrequencyRunner (init: RunnerInit): Runner {
     run () {
       if (stopped) return
       if (running !== undefined) { pending = true; return }
-      schedule(Math.max(clock.now(), lastStart + init.minIntervalMs))
+      schedule(allowedAt())
     },
     start () {
       if (!stopped) return
