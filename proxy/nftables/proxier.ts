@@ -10,7 +10,7 @@
 import { ProxyError } from '../tracker/index.js'
 import type { IpFamily, Proxier, ProxyState, SyncStats } from '../tracker/index.js'
 import type { Nftables } from '../../kernel/index.js'
-import { TABLE, baseObjects, emptyObjects, renderAll, serviceObjects } from './render.js'
+import { TABLE, baseObjects, elementText, emptyObjects, renderDecls, serviceObjects } from './render.js'
 import type { NftObjects, NftRenderConfig } from './render.js'
 
 export interface NftProxierInit extends NftRenderConfig {}
@@ -27,12 +27,23 @@ export interface NftProxier extends Proxier {
 
 const fam = (f: IpFamily): 'ip' | 'ip6' => f === 4 ? 'ip' : 'ip6'
 
+/**
+ * Owners of each value-less set element, per set then element key (the key strings are the elements' own, already
+ * hashed by the elements map: no composite key is built per element on a full sync).
+ */
+type Refs = Map<string, Map<string, number>>
+const refsOf = (r: Refs, set: string): Map<string, number> => {
+  let m = r.get(set)
+  if (m === undefined) { m = new Map(); r.set(set, m) }
+  return m
+}
+
 export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): NftProxier {
   const now = deps.now ?? (() => performance.now())
   const t = `${fam(init.family)} ${TABLE}`
   let committed = new Map<string, NftObjects>()
   /** Owners of each value-less set element (a ClusterIP or a hairpin endpoint several services share). */
-  let refs = new Map<string, number>()
+  let refs: Refs = new Map()
   let needFull = true
   let lastTransaction = ''
 
@@ -50,29 +61,46 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
   const fullSync = (state: ProxyState): SyncStats => {
     const start = now()
     const next = new Map<string, NftObjects>()
-    const nextRefs = new Map<string, number>()
-    // Base objects first, then each service's block: its chains, sets, rules and elements refer only
-    // to its own chains and to base objects, so this order is valid without one table-wide sort.
+    const nextRefs: Refs = new Map()
+    // Base objects first, then each service's sets, chains and rules: they refer only to their own chains and
+    // sets and to base objects, so this order is valid without one table-wide sort. Then every set's elements in
+    // one `add element` per set (verdicts name chains, all declared by then): one statement instead of one per
+    // element, which nft also loads faster (1k services × 10 endpoints: ~0.20 s instead of ~0.26 s).
     const lines = [
       `add table ${t} { comment "rules for kube-proxy" ; }`,
       `delete table ${t}`,
-      `add table ${t} { comment "rules for kube-proxy" ; }`,
-      ...renderAll(baseObjects(init), init.family)
+      `add table ${t} { comment "rules for kube-proxy" ; }`
     ]
+    const elements = new Map<string, string[]>()
+    const collect = (objs: NftObjects, counted: boolean): void => {
+      for (const [set, els] of objs.elements) {
+        let texts = elements.get(set)
+        if (texts === undefined) { texts = []; elements.set(set, texts) }
+        let counts: Map<string, number> | undefined
+        for (const [k, v] of els) {
+          if (v === '' && counted) {
+            // A value-less element several services share (a hairpin endpoint) is written once and counted.
+            counts ??= refsOf(nextRefs, set)
+            const n = (counts.get(k) ?? 0) + 1
+            counts.set(k, n)
+            if (n > 1) continue
+          }
+          texts.push(elementText(k, v))
+        }
+      }
+    }
+    const base = baseObjects(init)
+    renderDecls(base, init.family, lines)
+    collect(base, false)
     for (const key of state.keys()) {
       const ports = state.ports(key)
       if (ports.length === 0) continue
       const objs = serviceObjects(ports, init)
       next.set(key, objs)
-      renderAll(objs, init.family, lines)
-      for (const [set, els] of objs.elements) {
-        for (const [k, v] of els) {
-          if (v !== '') continue
-          const rk = `${set} ${k}`
-          nextRefs.set(rk, (nextRefs.get(rk) ?? 0) + 1)
-        }
-      }
+      renderDecls(objs, init.family, lines)
+      collect(objs, true)
     }
+    for (const [set, texts] of elements) if (texts.length > 0) lines.push(`add element ${t} ${set} { ${texts.join(', ')} }`)
     const script = lines.join('\n') + '\n'
     const computeMs = now() - start
     const applyMs = apply(script)
@@ -92,10 +120,9 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
     const removals: string[] = [] // flush then delete chains, delete sets
     // Applied to `committed` only once the transaction succeeded (no O(services) copy per sync).
     const updates = new Map<string, NftObjects | undefined>()
-    const delta = new Map<string, number>()
-    const count = (rk: string): number => (refs.get(rk) ?? 0) + (delta.get(rk) ?? 0)
-    const acquire = (rk: string): number => { delta.set(rk, (delta.get(rk) ?? 0) + 1); return count(rk) }
-    const release = (rk: string): number => { delta.set(rk, (delta.get(rk) ?? 0) - 1); return count(rk) }
+    const delta: Refs = new Map()
+    const count = (set: string, k: string): number => (refs.get(set)?.get(k) ?? 0) + (delta.get(set)?.get(k) ?? 0)
+    const bump = (set: string, k: string, by: number): number => { const d = refsOf(delta, set); d.set(k, (d.get(k) ?? 0) + by); return count(set, k) }
     let written = 0
     for (const key of changed) {
       const old = committed.get(key) ?? emptyObjects()
@@ -115,7 +142,7 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
         const curEls = cur.elements.get(set)
         for (const [k, v] of els) {
           if (curEls?.get(k) === v) continue
-          if (v === '' && release(`${set} ${k}`) > 0) continue
+          if (v === '' && bump(set, k, -1) > 0) continue
           elDeletes.push(`delete element ${t} ${set} { ${k} }`)
         }
       }
@@ -123,7 +150,7 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
         const oldEls = old.elements.get(set)
         for (const [k, v] of els) {
           if (oldEls?.get(k) === v) continue
-          if (v === '' && acquire(`${set} ${k}`) > 1) continue
+          if (v === '' && bump(set, k, 1) > 1) continue
           elAdds.push(`add element ${t} ${set} { ${v === '' ? k : `${k} : ${v}`} }`)
         }
       }
@@ -137,10 +164,13 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
     const script = lines.length === 0 ? '' : lines.join('\n') + '\n'
     const computeMs = now() - start
     const applyMs = script === '' ? 0 : apply(script)
-    for (const [rk, d] of delta) {
-      const n = (refs.get(rk) ?? 0) + d
-      if (n <= 0) refs.delete(rk)
-      else refs.set(rk, n)
+    for (const [set, ds] of delta) {
+      const counts = refsOf(refs, set)
+      for (const [k, d] of ds) {
+        const n = (counts.get(k) ?? 0) + d
+        if (n <= 0) counts.delete(k)
+        else counts.set(k, n)
+      }
     }
     for (const [key, o] of updates) {
       if (o === undefined) committed.delete(key)

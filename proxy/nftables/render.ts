@@ -213,9 +213,25 @@ const baseChainDecl = new Map(baseChains)
 
 export function renderAll (o: NftObjects, family: IpFamily, into: string[] = []): string[] {
   const t = `${fam(family)} ${TABLE}`
+  const lines = renderDecls(o, family, into)
+  for (const [set, els] of o.elements) {
+    for (const [k, v] of els) lines.push(['add element', t, set, '{', elementText(k, v), '}'].join(' '))
+  }
+  return lines
+}
+
+/** One element of a set (`key`) or verdict map (`key : verdict`), as written inside `{ … }`. */
+export const elementText = (k: string, v: string): string => v === '' ? k : [k, ':', v].join(' ')
+
+/**
+ * The sets, chains and rules of `o` as `add` commands, without the elements (a full sync writes every set's
+ * elements at the end in one `add element` per set). Each line is built with one `join` so it is a flat string:
+ * template literals of template literals leave ropes that stay alive until the transaction is joined, and
+ * copying them is most of a full sync's GC time.
+ */
+export function renderDecls (o: NftObjects, family: IpFamily, into: string[] = []): string[] {
+  const t = `${fam(family)} ${TABLE}`
   const lines = into
-  // Each line is built with one `join` so it is a flat string: template literals of template literals leave
-  // ropes that stay alive until the transaction is joined, and copying them is most of a full sync's GC time.
   for (const [name, body] of o.sets) lines.push([body.includes(': verdict') ? 'add map' : 'add set', t, name, body].join(' '))
   // Every chain before any rule, since a rule may jump to a chain declared later.
   for (const name of o.chains.keys()) {
@@ -223,8 +239,5 @@ export function renderAll (o: NftObjects, family: IpFamily, into: string[] = [])
     lines.push(b !== undefined ? ['add chain', t, name, '{', b, '}'].join(' ') : ['add chain', t, name].join(' '))
   }
   for (const [name, rules] of o.chains) for (const r of rules) lines.push(['add rule', t, name, r].join(' '))
-  for (const [set, els] of o.elements) {
-    for (const [k, v] of els) lines.push(v === '' ? ['add element', t, set, '{', k, '}'].join(' ') : ['add element', t, set, '{', k, ':', v, '}'].join(' '))
-  }
   return lines
 }

@@ -117,18 +117,20 @@ export function fakeProxyNft (): FakeProxyNft {
     // element
     const em = /^(\S+) \{ (.*) \}$/.exec(rest) ?? fail(line, 'bad element', 'Invalid argument')
     const set = t.sets.get(em[1] as string) ?? fail(line, 'no such set', 'No such file or directory')
-    const body = em[2] as string
-    const colon = body.indexOf(' : ')
-    const key = colon < 0 ? body : body.slice(0, colon)
-    const value = colon < 0 ? '' : body.slice(colon + 3)
-    if (verb === 'add') {
-      for (const r of chainRefs(value)) if (!t.chains.has(r)) fail(line, `no chain ${r}`, 'No such file or directory')
-      const prev = set.elements.get(key)
-      if (prev !== undefined && prev !== value) fail(line, 'element exists', 'File exists')
-      set.elements.set(key, value)
-    } else if (verb === 'delete') {
-      if (!set.elements.delete(key)) fail(line, 'no such element', 'No such file or directory')
-    } else fail(line, 'unsupported', 'Operation not supported')
+    // One element or several (`{ a, b : goto c }`): no key or verdict we write holds ", ".
+    for (const item of (em[2] as string).split(', ')) {
+      const colon = item.indexOf(' : ')
+      const key = colon < 0 ? item : item.slice(0, colon)
+      const value = colon < 0 ? '' : item.slice(colon + 3)
+      if (verb === 'add') {
+        for (const r of chainRefs(value)) if (!t.chains.has(r)) fail(line, `no chain ${r}`, 'No such file or directory')
+        const prev = set.elements.get(key)
+        if (prev !== undefined && prev !== value) fail(line, 'element exists', 'File exists')
+        set.elements.set(key, value)
+      } else if (verb === 'delete') {
+        if (!set.elements.delete(key)) fail(line, 'no such element', 'No such file or directory')
+      } else fail(line, 'unsupported', 'Operation not supported')
+    }
   }
 
   const self: FakeProxyNft = {

@@ -66,6 +66,14 @@ function familyOfCidr (c: string): IpFamily | undefined {
 const plainV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/
 /** Canonical address text; the common case (a plain dotted quad) without parsing. */
 const norm = (a: string): string => plainV4.test(a) ? a : ip.canonical(a)
+/**
+ * The canonical text of an address of `family`, undefined for an address of the other family or none: one
+ * regular expression for the common case (a plain dotted quad), where familyOfAddress then norm took two.
+ */
+const addressOf = (a: string, family: IpFamily): string | undefined => {
+  if (plainV4.test(a)) return family === 4 ? a : undefined
+  return familyOfAddress(a) === family ? ip.canonical(a) : undefined
+}
 
 /** Whether traffic from outside the cluster can reach the service (NodePort, externalIPs or LB IPs). */
 export function externallyAccessible (sp: ServicePortInfo): boolean {
@@ -94,7 +102,7 @@ export function servicePorts (svc: Service, slices: readonly EndpointSlice[], fa
   const namespace = svc.metadata.namespace ?? 'default'
   const name = svc.metadata.name
   const ofFamily = (list: readonly string[] | undefined): string[] =>
-    [...new Set((list ?? []).filter((a) => familyOfAddress(a) === family).map(norm))]
+    list === undefined || list.length === 0 ? [] : [...new Set(list.filter((a) => familyOfAddress(a) === family).map(norm))]
   const externalIPs = ofFamily(spec.externalIPs)
   const loadBalancerIPs = spec.type === 'LoadBalancer'
     ? ofFamily((svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((a): a is string => a !== undefined))
@@ -147,9 +155,9 @@ function endpointsFor (slices: readonly EndpointSlice[], portName: string, proto
       if (p.port === undefined || p.port === 0) continue
       for (const ep of s.endpoints ?? []) {
         const addr = ep.addresses[0]
-        if (addr === undefined || familyOfAddress(addr) !== family) continue
+        const a = addr === undefined ? undefined : addressOf(addr, family)
+        if (a === undefined) continue
         const c = ep.conditions ?? {}
-        const a = norm(addr)
         const info: EndpointInfo = {
           ip: a,
           port: p.port,
@@ -165,7 +173,12 @@ function endpointsFor (slices: readonly EndpointSlice[], portName: string, proto
       }
     }
   }
-  return [...byKey.values()].sort((a, b) => a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0)
+  const out = [...byKey.values()]
+  // Slices usually list their endpoints in order already: a linear check spares the sort (and its comparator).
+  for (let i = 1; i < out.length; i++) {
+    if ((out[i - 1] as EndpointInfo).endpoint > (out[i] as EndpointInfo).endpoint) return out.sort((a, b) => a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0)
+  }
+  return out
 }
 
 export interface Categorized {
