@@ -148,11 +148,13 @@ export function servicePorts (svc: Service, slices: readonly EndpointSlice[], fa
 }
 
 function endpointsFor (slices: readonly EndpointSlice[], portName: string, protocol: L4, family: IpFamily, nodeName: string): EndpointInfo[] {
-  const byKey = new Map<string, EndpointInfo>()
+  const all: EndpointInfo[] = []
+  let sorted = true
   for (const s of slices) {
     for (const p of s.ports ?? []) {
       if ((p.name ?? '') !== portName || (p.protocol ?? 'TCP').toLowerCase() !== protocol) continue
       if (p.port === undefined || p.port === 0) continue
+      const port = String(p.port)
       for (const ep of s.endpoints ?? []) {
         const addr = ep.addresses[0]
         const a = addr === undefined ? undefined : addressOf(addr, family)
@@ -161,24 +163,33 @@ function endpointsFor (slices: readonly EndpointSlice[], portName: string, proto
         const info: EndpointInfo = {
           ip: a,
           port: p.port,
-          endpoint: family === 6 ? `[${a}]:${p.port}` : `${a}:${p.port}`,
+          endpoint: family === 6 ? ['[', a, ']:', port].join('') : [a, port].join(':'),
           ready: c.ready === undefined || c.ready === null || c.ready,
           serving: c.serving === undefined || c.serving === null || c.serving,
           terminating: c.terminating === true,
           local: nodeName !== '' && ep.nodeName === nodeName
         }
-        const prev = byKey.get(info.endpoint)
-        // The same ip:port in two slices (a pod moving between slices): prefer the one not terminating.
-        if (prev === undefined || (prev.terminating && !info.terminating)) byKey.set(info.endpoint, info)
+        if (sorted && all.length > 0 && (all[all.length - 1] as EndpointInfo).endpoint > info.endpoint) sorted = false
+        all.push(info)
       }
     }
   }
-  const out = [...byKey.values()]
-  // Slices usually list their endpoints in order already: a linear check spares the sort (and its comparator).
-  for (let i = 1; i < out.length; i++) {
-    if ((out[i - 1] as EndpointInfo).endpoint > (out[i] as EndpointInfo).endpoint) return out.sort((a, b) => a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0)
+  // Slices usually list their endpoints in order already: the sort (stable) runs only when they do not.
+  if (!sorted) all.sort((a, b) => a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0)
+  // One per ip:port. The same ip:port in two slices (a pod moving between slices): the first listed, unless it is
+  // terminating and a later one is not. Equal keys are adjacent now, in the order they were listed.
+  let w = 0
+  for (let r = 0; r < all.length; r++) {
+    const info = all[r] as EndpointInfo
+    const prev = w > 0 ? all[w - 1] as EndpointInfo : undefined
+    if (prev !== undefined && prev.endpoint === info.endpoint) {
+      if (prev.terminating && !info.terminating) all[w - 1] = info
+      continue
+    }
+    all[w++] = info
   }
-  return out
+  all.length = w
+  return all
 }
 
 export interface Categorized {
