@@ -239,3 +239,90 @@ for (const mode of ['nftables', 'iptables']) {
     await proxy
   })
 }
+
+/** What kube-proxy (iptables mode) and the kubelet leave on a node: a stale service, canaries, kubelet's own chains. */
+const kubeProxyNode = `*mangle
+:KUBE-KUBELET-CANARY - [0:0]
+:KUBE-PROXY-CANARY - [0:0]
+COMMIT
+*filter
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FIREWALL - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-KUBELET-CANARY - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-SERVICES - [0:0]
+-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
+-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-A INPUT -j KUBE-FIREWALL
+-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A OUTPUT -j KUBE-FIREWALL
+-A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment "block incoming localnet connections" -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
+-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
+-A KUBE-SERVICES -d 172.30.9.8/32 -p tcp -m comment --comment "default/gone:http has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable
+COMMIT
+*nat
+:KUBE-KUBELET-CANARY - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-PROXY-CANARY - [0:0]
+:KUBE-SEP-BBBBBBBBBBBBBBBB - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-SVC-AAAAAAAAAAAAAAAA - [0:0]
+-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000
+-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
+-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0
+-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
+-A KUBE-SEP-BBBBBBBBBBBBBBBB -p tcp -m comment --comment "default/old:http" -m tcp -j DNAT --to-destination 10.180.3.2:8080
+-A KUBE-SERVICES -d 172.30.9.9/32 -p tcp -m comment --comment "default/old:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-AAAAAAAAAAAAAAAA
+-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+-A KUBE-SVC-AAAAAAAAAAAAAAAA -m comment --comment "default/old:http -> 10.180.3.2:8080" -j KUBE-SEP-BBBBBBBBBBBBBBBB
+COMMIT
+`
+
+test.serial('[kernel] a node moving from kube-proxy to weft proxy (iptables), then to nftables mode, then --cleanup: the old service goes, the kubelet\'s chains stay, traffic flows at each step', async (t) => {
+  const env = await topology(t, 'mig')
+  await sh(env.sb, env.node, `printf '%s' '${kubeProxyNode.replace(/'/g, "'\\''")}' | iptables-restore`)
+  const chains = async (): Promise<string> => await sh(env.sb, env.node, "for tb in mangle filter nat; do iptables-save -t $tb | grep -E '^(:|-A)' | sed \"s/^/$tb /\"; done; true")
+  t.regex(await chains(), /172\.30\.9\.9/)
+  writeManifests(env, [{ name: 'web', clusterIP: '172.30.0.10', backends: ['10.180.1.2', '10.180.2.2'] }])
+
+  // kube-proxy → weft proxy in iptables mode: its service chains and rules are replaced by ours.
+  let proxy = startProxy(env, 'iptables')
+  await waitFor('our rules', async () => (await chains()).includes('10.180.2.2'))
+  t.deepEqual(names(await httpGets(env, env.client, '172.30.0.10', 80, 30)), ['b1', 'b2'])
+  let now = await chains()
+  t.notRegex(now, /AAAAAAAAAAAAAAAA|BBBBBBBBBBBBBBBB|172\.30\.9\.[89]/, 'kube-proxy\'s stale services are gone')
+  for (const kept of ['mangle :KUBE-KUBELET-CANARY', 'nat :KUBE-KUBELET-CANARY', 'filter :KUBE-KUBELET-CANARY', 'filter -A KUBE-FIREWALL ! -s 127.0.0.0/8']) t.true(now.includes(kept), `kept: ${kept}`)
+  t.is(now.split('\n').filter((l) => l.includes('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES')).length, 1, 'one jump, not two')
+  proxy.kill('SIGTERM')
+  await proxy
+
+  // weft proxy switching to nftables mode: the iptables service rules go (the kubelet's stay), traffic still flows.
+  proxy = startProxy(env, 'nftables')
+  await waitFor('nftables rules', async () => (await sh(env.sb, env.node, `${NFT} list table ip kube-proxy 2>/dev/null; true`)).includes('10.180.2.2'))
+  await waitFor('iptables service rules gone', async () => !(await chains()).includes('KUBE-SVC-'))
+  t.deepEqual(names(await httpGets(env, env.client, '172.30.0.10', 80, 30)), ['b1', 'b2'])
+  now = await chains()
+  t.notRegex(now, /KUBE-(SERVICES|NODEPORTS|POSTROUTING|MARK-MASQ|SVC-|SEP-|EXT-)/, `no iptables-mode leftovers:\n${now}`)
+  t.true(now.includes('filter :KUBE-KUBELET-CANARY') && now.includes('filter -A KUBE-FIREWALL'), 'the kubelet\'s chains stay')
+  proxy.kill('SIGTERM')
+  await proxy
+
+  // --cleanup: nothing of any mode is left; the kubelet's chains are.
+  await sh(env.sb, env.node, `${process.execPath} ${weft} proxy --cleanup`)
+  t.is((await sh(env.sb, env.node, `${NFT} list table ip kube-proxy 2>&1; true`)).includes('table ip kube-proxy {'), false)
+  now = await chains()
+  t.notRegex(now, /KUBE-(SERVICES|NODEPORTS|POSTROUTING|MARK-MASQ|SVC-|SEP-|EXT-|PROXY-FIREWALL|EXTERNAL-SERVICES|FORWARD)/, `after --cleanup:\n${now}`)
+  t.true(now.includes('nat :KUBE-KUBELET-CANARY'))
+})
