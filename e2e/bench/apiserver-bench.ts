@@ -40,7 +40,9 @@ async function startServer (backend: 'embedded' | 'etcd', etcd: Etcd | undefined
   const port = 21000 + Math.floor(Math.random() * 20000)
   const args = ['apiserver', '--data-dir', dir, '--bind-address', '127.0.0.1', '--secure-port', String(port), '--log-level', 'warn', '--etcd-compaction-interval', '0']
   if (etcd !== undefined) args.push('--etcd-servers', etcd.endpoint)
-  const child = spawn(path.join(root, 'bin', 'weft'), args, { stdio: ['ignore', 'ignore', 'inherit'] })
+  // BENCH_APISERVER_NODE_ARGS passes node flags (e.g. --cpu-prof) to the server.
+  const nodeArgs = (process.env.BENCH_APISERVER_NODE_ARGS ?? '').split(' ').filter((x) => x !== '')
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin', 'weft'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] })
   const until = Date.now() + 30_000
   while (!fs.existsSync(path.join(dir, 'admin.kubeconfig'))) {
     if (Date.now() > until || child.exitCode !== null) throw new Error(`${backend} apiserver did not start`)
