@@ -69,8 +69,6 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
     /** Time in iptables-save (a full sync reads the nat table): the kernel tool's, counted as apply, not compute. */
     let readMs = 0
     if (full) {
-      const active = new Set<string>()
-      for (const r of next.values()) for (const c of r.chains.keys()) active.add(c)
       let saved: string
       const saveStart = now()
       try {
@@ -80,7 +78,14 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
         needFull = true
         throw new ProxyError('PROXY_ERR_SYNC', `iptables-save -t nat: ${(e as Error).message}`, { cause: e })
       }
-      for (const m of saved.matchAll(/^:(\S+) /gm)) if (isServiceChain(m[1] as string) && !active.has(m[1] as string)) stale.add(m[1] as string)
+      const found: string[] = []
+      for (const m of saved.matchAll(/^:(\S+) /gm)) if (isServiceChain(m[1] as string)) found.push(m[1] as string)
+      // The set of chains wanted only when the kernel holds service chains (not on a fresh node's first sync).
+      if (found.length > 0) {
+        const active = new Set<string>()
+        for (const r of next.values()) for (const c of r.chains.keys()) active.add(c)
+        for (const c of found) if (!active.has(c)) stale.add(c)
+      }
     } else {
       for (const key of changed) {
         const before = committed.get(key)
@@ -156,8 +161,8 @@ export function iptablesProxier (init: IptProxierInit, deps: IptProxierDeps): Ip
     for (const l of chainLines) n.push(l)
     for (const c of stale) n.push(`-X ${c}`)
     const sections: string[] = []
-    if (full || f.length > 0) sections.push(['*filter', ...f, 'COMMIT'].join('\n'))
-    if (full || n.length > 0) sections.push(['*nat', ...n, 'COMMIT'].join('\n'))
+    if (full || f.length > 0) sections.push('*filter', ...f, 'COMMIT')
+    if (full || n.length > 0) { sections.push('*nat'); for (const l of n) sections.push(l); sections.push('COMMIT') }
     const script = sections.length === 0 ? '' : sections.join('\n') + '\n'
     const computeMs = now() - start - readMs
     const applyStart = now()

@@ -25,25 +25,30 @@ export function base32 (buf: Uint8Array): string {
   return out
 }
 
-/** SHA-256 as hex: one-shot `crypto.hash` (Node ≥ 20.12; several times cheaper than a Hash object for short input). */
-const sha256hex: (s: string) => string = typeof (crypto as { hash?: unknown }).hash === 'function'
-  ? (s) => (crypto as unknown as { hash: (alg: string, data: string, enc: 'hex') => string }).hash('sha256', s, 'hex')
-  : (s) => crypto.createHash('sha256').update(s).digest('hex')
-
-/** 40 bits (10 hex digits, exact in a double) as 8 base32 characters. */
-function b32of40 (v: number): string {
-  let out = ''
-  for (let k = 35; k >= 0; k -= 5) out += alphabet[Math.floor(v / 2 ** k) % 32] as string
-  return out
-}
+/**
+ * SHA-256 as a binary string, one character per byte: one-shot `crypto.hash` (Node ≥ 20.12; several times cheaper
+ * than a Hash object for short input), and no Buffer to allocate.
+ */
+const sha256bin: (s: string) => string = typeof (crypto as { hash?: unknown }).hash === 'function'
+  ? (s) => (crypto as unknown as { hash: (alg: string, data: string, enc: 'latin1') => string }).hash('sha256', s, 'latin1')
+  : (s) => crypto.createHash('sha256').update(s).digest().toString('latin1')
 
 /**
  * The first 16 characters of base32(sha256(s)): every name here uses at most 16 (kube-proxy cuts its hashes at 16
- * and 8), and 16 characters are exactly the first 80 bits, so the rest of the digest is not encoded.
+ * and 8), and 16 characters are exactly the first 10 bytes, so the rest of the digest is not encoded.
  */
 function sha256b32x16 (s: string): string {
-  const h = sha256hex(s)
-  return b32of40(parseInt(h.slice(0, 10), 16)) + b32of40(parseInt(h.slice(10, 20), 16))
+  const d = sha256bin(s)
+  let out = ''
+  for (let i = 0; i < 10; i += 5) {
+    // 5 bytes are 8 characters: 40 bits as the high byte and a 32-bit low word.
+    const hi = d.charCodeAt(i)
+    const lo = ((d.charCodeAt(i + 1) << 24) | (d.charCodeAt(i + 2) << 16) | (d.charCodeAt(i + 3) << 8) | d.charCodeAt(i + 4)) >>> 0
+    out += alphabet.charAt(hi >>> 3) + alphabet.charAt(((hi & 7) << 2) | (lo >>> 30)) + alphabet.charAt((lo >>> 25) & 31) +
+      alphabet.charAt((lo >>> 20) & 31) + alphabet.charAt((lo >>> 15) & 31) + alphabet.charAt((lo >>> 10) & 31) +
+      alphabet.charAt((lo >>> 5) & 31) + alphabet.charAt(lo & 31)
+  }
+  return out
 }
 
 const memo = new Map<string, string>()
