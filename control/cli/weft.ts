@@ -122,7 +122,7 @@ program.command('bgpd')
   })
 
 program.command('bgp')
-  .description('talk to the local weft bgpd: neighbors | rib [prefix] | announce <prefix> | withdraw <prefix> | refresh <peer> | reset <peer> | shutdown')
+  .description('talk to the local weft bgpd: neighbors | rib [prefix] | announce <prefix> | withdraw <prefix> | refresh <peer> | reset <peer> | reload | shutdown')
   .argument('<command>')
   .argument('[args...]')
   .option('--socket <path>', 'API socket of bgpd (default: $WEFT_BGPD_SOCKET or /run/weft/bgpd.sock)')

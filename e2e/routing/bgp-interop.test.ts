@@ -19,7 +19,7 @@ const WEFT = path.join(repoRoot, 'bin', 'weft')
 const BGPD = path.join(repoRoot, 'dist', 'routing', 'bgp', 'main.js')
 const FIB_PROTO = 196
 
-interface Weft { socket: string, pid: number | undefined, log: () => string }
+interface Weft { socket: string, config: string, pid: number | undefined, log: () => string }
 
 function have (bin: string): boolean {
   return ['/usr/sbin', '/usr/bin'].some((d) => fs.existsSync(path.join(d, bin)))
@@ -37,7 +37,7 @@ async function startWeft (t: ExecutionContext, sb: Sandbox, h: Host, cfg: Record
       stdin: 'ignore', stdout: 'ignore', stderr: { file: logFile }, reject: false
     })
     t.teardown(async () => { proc.kill('SIGTERM'); await Promise.race([proc, new Promise((resolve) => setTimeout(resolve, 3000))]); proc.kill('SIGKILL') })
-    const w: Weft = { socket, pid: proc.pid, log: () => fs.readFileSync(logFile, 'utf8') }
+    const w: Weft = { socket, config: file, pid: proc.pid, log: () => fs.readFileSync(logFile, 'utf8') }
     let exited = false
     void proc.then(() => { exited = true })
     await until(() => exited || fs.existsSync(socket), 10_000, () => `bgpd did not start:\n${w.log()}`)
@@ -209,19 +209,15 @@ ${(opts.families ?? ['ipv4-unicast']).map((f) => `  [[neighbors.afi-safis]]
 `
 }
 
-test('[kernel] weft as route reflector for a BIRD client and a GoBGP client: ORIGINATOR_ID, CLUSTER_LIST, next hop kept', async (t) => {
+test('[kernel] weft as route reflector for a BIRD client and a GoBGP client (added live by weft bgp reload): ORIGINATOR_ID, CLUSTER_LIST, next hop kept', async (t) => {
   if (!skipUnlessTools(t, 'bird', 'gobgpd')) return
   const sb = sandbox(t, 'bgprr')
   const topo = await underlayTopology(sb, { hosts: 3 })
   const [hw, hb, hg] = topo.hosts as [Host, Host, Host]
-  const w = await startWeft(t, sb, hw, {
-    routerId: hw.ip, asn: 65000, clusterId: '1.1.1.1',
-    peers: [
-      { address: hb.ip, asn: 65000, routeReflectorClient: true, families: ['ipv4'], holdTime: 9, connectRetryTime: 1 },
-      // GoBGP 3 does no collision detection: it listens, we dial.
-      { address: hg.ip, asn: 65000, routeReflectorClient: true, families: ['ipv4'], holdTime: 9, connectRetryTime: 1 }
-    ]
-  })
+  const birdPeer = { address: hb.ip, asn: 65000, routeReflectorClient: true, families: ['ipv4'], holdTime: 9, connectRetryTime: 1 }
+  // GoBGP 3 does no collision detection: it listens, we dial. It is added later, live (`weft bgp reload`).
+  const gobgpPeer = { address: hg.ip, asn: 65000, routeReflectorClient: true, families: ['ipv4'], holdTime: 9, connectRetryTime: 1 }
+  const w = await startWeft(t, sb, hw, { routerId: hw.ip, asn: 65000, clusterId: '1.1.1.1', peers: [birdPeer] })
   const b = await startBird(t, sb, hb, `router id ${hb.ip};
 protocol device {}
 protocol static s4 { ipv4; route 10.2.0.0/24 blackhole; }
@@ -232,7 +228,11 @@ protocol bgp toweft { local ${hb.ip} as 65000; neighbor ${hw.ip} as 65000; ${bir
   router-id = "${hg.ip}"
 ${gobgpNeighbor(hw.ip, 65000, { passive: true })}`)
   await g.cli('global', 'rib', 'add', '10.3.0.0/24', 'nexthop', hg.ip, '-a', 'ipv4')
-  await until(async () => (await neighbors(w)).every((n) => n.state === 'Established'), 30_000, () => 'sessions')
+  await until(async () => (await neighbors(w))[0]?.state === 'Established', 30_000, () => 'the BIRD session')
+  const cfg = JSON.parse(fs.readFileSync(w.config, 'utf8')) as { peers: unknown[] }
+  fs.writeFileSync(w.config, JSON.stringify({ ...cfg, peers: [birdPeer, gobgpPeer] }))
+  t.regex(await cli(w, 'reload'), new RegExp(`^reloaded; added: ${hg.ip.replace(/\./g, '\\.')}$`))
+  await until(async () => (await neighbors(w)).length === 2 && (await neighbors(w)).every((n) => n.state === 'Established'), 30_000, () => 'sessions')
   await until(async () => (await b.cli('show route 10.3.0.0/24')).includes('10.3.0.0/24'), 20_000, () => 'BIRD gets the GoBGP route')
   const fromGobgp = await b.cli('show route 10.3.0.0/24 all')
   t.regex(fromGobgp, new RegExp(`BGP.originator_id: ${hg.ip.replace(/\./g, '\\.')}`))

@@ -10,7 +10,7 @@ import { buildApi, listenApi } from './speaker/api.js'
 import { DEFAULT_API_SOCKET, loadConfig } from './speaker/config.js'
 import { FibInstaller } from './speaker/fib.js'
 import { Speaker } from './speaker/speaker.js'
-import type { Logger } from './speaker/speaker.js'
+import type { Logger, ReloadResult } from './speaker/speaker.js'
 
 export interface BgpdOptions { config: string, logLevel?: string }
 
@@ -56,11 +56,16 @@ export async function runBgpd (opts: BgpdOptions): Promise<void> {
       done()
     })()
   }
-  const api = buildApi({ speaker, fib, shutdown })
+  // The configuration file again: peers and announcements change live (Speaker.reload), the rest needs a restart.
+  const reload = (): ReloadResult => speaker.reload(loadConfig(opts.config))
+  const api = buildApi({ speaker, fib, shutdown, reload })
   await speaker.start()
   fib?.start(speaker.rib)
   await listenApi(api, cfg.api.socket)
   log.info({ listen: cfg.listen, api: cfg.api.socket, peers: cfg.peers.length }, 'bgpd running')
+  process.on('SIGHUP', () => {
+    try { reload() } catch (e) { log.error({ code: (e as { code?: string }).code }, `reload on SIGHUP refused: ${(e as Error).message}`) }
+  })
   process.on('SIGTERM', () => shutdown(false))
   process.on('SIGINT', () => shutdown(false))
   await finished
@@ -163,11 +168,19 @@ export async function bgpCli (command: string, args: string[], opts: BgpCliOptio
       out(await call(socket, 'POST', `/v1/neighbors/${encodeURIComponent(args[0])}/${command}`, {}), () => `${command} ${args[0] ?? ''}: ok`)
       return
     }
+    case 'reload': {
+      const r = await call(socket, 'POST', '/v1/reload', {}) as Record<string, string[]>
+      out(r, () => {
+        const parts = Object.entries(r).filter(([, v]) => v.length > 0).map(([k, v]) => `${k}: ${v.join(', ')}`)
+        return parts.length > 0 ? `reloaded; ${parts.join('; ')}` : 'reloaded; no peer changed'
+      })
+      return
+    }
     case 'shutdown': {
       out(await call(socket, 'POST', '/v1/shutdown', { graceful: opts.graceful === true }), () => opts.graceful === true ? 'bgpd stopping gracefully (kernel routes kept)' : 'bgpd stopping')
       return
     }
     default:
-      throw new BgpdError('BGPD_ERR_REQUEST', `unknown command "${command}" (neighbors, rib, announce, withdraw, refresh, reset, shutdown)`)
+      throw new BgpdError('BGPD_ERR_REQUEST', `unknown command "${command}" (neighbors, rib, announce, withdraw, refresh, reset, reload, shutdown)`)
   }
 }

@@ -5,7 +5,7 @@
 export { runBgpd, bgpCli } from './cli.js'
 export type { BgpdOptions, BgpCliOptions } from './cli.js'
 export { Speaker } from './speaker/speaker.js'
-export type { SpeakerDeps, NeighborView, RibRowView, PathView, Logger } from './speaker/speaker.js'
+export type { SpeakerDeps, NeighborView, RibRowView, PathView, Logger, ReloadResult } from './speaker/speaker.js'
 export { parseConfig, loadConfig, DEFAULT_API_SOCKET, DEFAULT_FIB_PROTOCOL } from './speaker/config.js'
 export type { BgpdConfig, PeerConfig, AnnounceConfig } from './speaker/config.js'
 export { BgpdError, bgpdErrorCodes } from './errors.js'

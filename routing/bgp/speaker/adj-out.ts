@@ -22,7 +22,9 @@ function isSlots (row: Row): row is ReadonlyArray<Attrs | undefined> {
 export class AdjRibOut {
   readonly #m = new Map<string, Row>()
   readonly #counts: number[] = []
-  readonly #slots: number
+  #slots: number
+  /** Slots of removed peers: left out when deciding whether a row is shared by every peer. */
+  readonly #retired = new Set<number>()
 
   /** `slots`: how many peers (arrays are made at exactly that size: a growing array reserves 17 slots). */
   constructor (slots: number) {
@@ -56,7 +58,7 @@ export class AdjRibOut {
     }
     if (a[slot] === undefined) this.#counts[slot] = (this.#counts[slot] ?? 0) + 1
     a[slot] = attrs
-    if (a.every((x) => x === attrs)) {
+    if (a.every((x, i) => x === attrs || this.#retired.has(i))) {
       this.#m.set(prefix, attrs)
       return attrs
     }
@@ -87,7 +89,39 @@ export class AdjRibOut {
 
   count (slot: number): number { return this.#counts[slot] ?? 0 }
 
+  get slots (): number { return this.#slots }
+
+  /** A slot for one more peer; returns it. Shared rows become slots, so the new one reads empty (a table walk). */
+  addSlot (): number {
+    const slot = this.#slots
+    this.#slots++
+    for (const [prefix, row] of this.#m) {
+      if (isSlots(row)) (row as Array<Attrs | undefined>).push(undefined)
+      else { const a = this.#expand(row); a[slot] = undefined; this.#m.set(prefix, a) }
+    }
+    return slot
+  }
+
+  /** A removed peer's slot: emptied, and no longer counted when rows are shared. */
+  retireSlot (slot: number): void {
+    this.clear(slot)
+    this.#retired.add(slot)
+  }
+
+  /** A retired slot taken by a new peer: it must read empty where shared rows say "every peer" (a table walk). */
+  reuseSlot (slot: number): void {
+    if (!this.#retired.delete(slot)) return
+    for (const [prefix, row] of this.#m) {
+      if (isSlots(row)) continue
+      const a = this.#expand(row)
+      a[slot] = undefined
+      this.#m.set(prefix, a)
+    }
+  }
+
   #expand (attrs: Attrs): Array<Attrs | undefined> {
-    return new Array<Attrs | undefined>(this.#slots).fill(attrs)
+    const a = new Array<Attrs | undefined>(this.#slots).fill(attrs)
+    for (const r of this.#retired) a[r] = undefined
+    return a
   }
 }

@@ -10,13 +10,15 @@ import type { FastifyInstance } from 'fastify'
 import { BgpdError } from '../errors.js'
 import { announceEntry } from './config.js'
 import type { FibInstaller } from './fib.js'
-import type { Speaker } from './speaker.js'
+import type { ReloadResult, Speaker } from './speaker.js'
 
 export interface ApiDeps {
   speaker: Speaker
   fib: FibInstaller | undefined
   /** Ends the daemon; `graceful`: keep kernel routes and close sessions without a NOTIFICATION (RFC 4724). */
   shutdown: (graceful: boolean) => void
+  /** Reads the configuration file again and applies it (peers and announcements). */
+  reload?: () => ReloadResult
 }
 
 /** A prefix or announcement from a request: a bad one is the caller's error (BGPD_ERR_REQUEST), not the config's. */
@@ -65,6 +67,10 @@ export function buildApi (deps: ApiDeps): FastifyInstance {
   app.post('/v1/neighbors/:address/reset', async (req) => {
     speaker.resetPeer((req.params as { address: string }).address, 'reset through the weft bgpd API')
     return { ok: true }
+  })
+  app.post('/v1/reload', async () => {
+    if (deps.reload === undefined) throw new BgpdError('BGPD_ERR_REQUEST', 'this daemon was not started from a configuration file')
+    return deps.reload()
   })
   app.post('/v1/shutdown', async (req) => {
     const graceful = (req.body as { graceful?: boolean } | undefined)?.graceful === true

@@ -237,3 +237,43 @@ test('ADD-PATH (RFC 7911): a reflector sends a client every path of a prefix, ea
   await until(() => (c.ribView({ prefix: '10.9.0.0/16' })[0]?.paths.length ?? 0) === 1)
   t.is(c.ribView({ prefix: '10.9.0.0/16' })[0]?.paths[0]?.nextHop, '10.0.0.2')
 })
+
+test('reload: a peer added comes up, a removed one is closed and its routes withdrawn, a policy change applies in place; fixed settings are refused', async (t) => {
+  const doc = (peers: unknown[], extra: Record<string, unknown> = {}): unknown => ({ routerId: '10.0.0.1', asn: 65000, clusterId: '1.1.1.1', announce: ['10.1.0.0/16'], peers, ...extra })
+  const client = (address: string): unknown => ({ address, asn: 65000, routeReflectorClient: true, passive: true, families: ['ipv4'] })
+  const s = lab({
+    '10.0.0.1': doc([client('10.0.0.2')]),
+    '10.0.0.2': { routerId: '10.0.0.2', asn: 65000, peers: [{ address: '10.0.0.1', asn: 65000, families: ['ipv4'] }], announce: ['10.2.0.0/16'] },
+    '10.0.0.3': { routerId: '10.0.0.3', asn: 65000, peers: [{ address: '10.0.0.1', asn: 65000, families: ['ipv4'], connectRetryTime: 1 }], announce: ['10.3.0.0/16'] }
+  })
+  t.teardown(() => stopAll(s))
+  for (const x of Object.values(s)) await x.start()
+  const rr = s['10.0.0.1'] as Speaker
+  const c2 = s['10.0.0.2'] as Speaker
+  const c3 = s['10.0.0.3'] as Speaker
+  await until(() => rr.rib.loc.has('10.2.0.0/16'))
+  t.is(rr.neighbors().length, 1, '10.0.0.3 is not configured yet')
+
+  // Add 10.0.0.3: it comes up and routes flow both ways.
+  const added = rr.reload(parseConfig(doc([client('10.0.0.2'), client('10.0.0.3')])))
+  t.deepEqual(added.added, ['10.0.0.3'])
+  await until(() => rr.rib.loc.has('10.3.0.0/16') && c3.rib.loc.has('10.2.0.0/16') && c2.rib.loc.has('10.3.0.0/16'), 5000)
+
+  // An export policy on 10.0.0.2 that rejects 10.3.0.0/16: applied in place, the route is withdrawn from it.
+  const upd = rr.reload(parseConfig(doc([{ ...(client('10.0.0.2') as object), policy: { export: { rules: [{ match: { prefixes: ['10.3.0.0/16'] }, action: 'reject' }], default: 'accept' } } }, client('10.0.0.3')])))
+  t.deepEqual(upd.updated, ['10.0.0.2'])
+  t.deepEqual(upd.restarted, [])
+  await until(() => !c2.rib.loc.has('10.3.0.0/16'))
+  t.is(rr.neighbors().find((n) => n.address === '10.0.0.2')?.state, 'Established', 'the session stayed up')
+
+  // Remove 10.0.0.2: closed with Cease / Peer De-configured, its route gone from 10.0.0.3.
+  const rem = rr.reload(parseConfig(doc([client('10.0.0.3')])))
+  t.deepEqual(rem.removed, ['10.0.0.2'])
+  await until(() => !c3.rib.loc.has('10.2.0.0/16'))
+  t.deepEqual(rr.neighbors().map((n) => n.address), ['10.0.0.3'])
+  await until(() => /received 6\/3/.test(c2.neighbors()[0]?.lastError ?? ''), 3000)
+
+  // What needs a restart is refused whole.
+  t.throws(() => rr.reload(parseConfig(doc([client('10.0.0.3')], { asn: 65001 }))), { message: /asn changed: these take effect on a restart/ })
+  t.deepEqual(rr.neighbors().map((n) => n.address), ['10.0.0.3'])
+})

@@ -128,6 +128,9 @@ function sameList (a: ReadonlyArray<string | Nlri>, b: ReadonlyArray<string | Nl
 export type LoopReason = 'asPath' | 'originatorId' | 'clusterList'
 const LOOP_REASON: Record<string, LoopReason> = { BGP_ERR_AS_LOOP: 'asPath', BGP_ERR_ORIGINATOR_LOOP: 'originatorId', BGP_ERR_CLUSTER_LOOP: 'clusterList' }
 
+/** What `reload` did, by peer address. */
+export interface ReloadResult { added: string[], removed: string[], restarted: string[], updated: string[], refreshed: string[] }
+
 export interface NeighborView {
   address: string
   asn: number
@@ -177,7 +180,8 @@ const FLUSH_SLICE = Number(process.env.WEFT_BGP_FLUSH_SLICE ?? 4096)
 const FAMILY_AFI: Record<Family, number> = { 4: Afi.Ipv4, 6: Afi.Ipv6 }
 
 export class Speaker {
-  readonly cfg: BgpdConfig
+  /** The configuration in effect (`reload` replaces its peers and announcements). */
+  cfg: BgpdConfig
   readonly rib = new Rib()
   readonly #clock: Clock
   readonly #log: Logger
@@ -196,6 +200,9 @@ export class Speaker {
   readonly #out: AdjRibOut
   /** RFC 7911: our path identifiers, by source and the source's own identifier. */
   readonly #pathIds = new Map<string, number>()
+  /** Adj-RIB-Out slots: the next never used, and those of removed peers. */
+  #nextSlot = 0
+  readonly #freeSlots: number[] = []
 
   constructor (cfg: BgpdConfig, deps: SpeakerDeps = {}, opts: { restarting?: boolean } = {}) {
     this.cfg = cfg
@@ -203,8 +210,102 @@ export class Speaker {
     this.#clock = deps.clock ?? systemClock
     this.#log = deps.log ?? silentLogger
     this.#restarting = opts.restarting === true
+    this.#out = new AdjRibOut(cfg.peers.length)
     for (const pc of cfg.peers) this.#addPeer(pc)
-    this.#out = new AdjRibOut(this.#peers.size)
+  }
+
+  /** A slot in the shared Adj-RIB-Out for a new peer: a removed peer's, else a new one. */
+  #allocSlot (): number {
+    const free = this.#freeSlots.pop()
+    if (free !== undefined) { this.#out.reuseSlot(free); return free }
+    const slot = this.#nextSlot++
+    if (slot >= this.#out.slots) this.#out.addSlot()
+    return slot
+  }
+
+  /**
+   * Applies a new configuration while running: peers added are started, peers removed are closed with Cease / Peer
+   * De-configured and their routes withdrawn, a peer whose session settings changed is restarted (Cease / Other
+   * Configuration Change); a change of policy only is applied in place (export: the peer gets the difference;
+   * import: a ROUTE-REFRESH asks the peer to send its routes again, or, if it cannot, the session restarts);
+   * announcements are brought to the new list. routerId, asn, clusterId, listen, fib, api and gracefulRestart need
+   * a restart: a change of them is refused and nothing is applied.
+   */
+  reload (next: BgpdConfig): ReloadResult {
+    const fixed = (['routerId', 'asn', 'clusterId', 'listen', 'fib', 'api', 'gracefulRestart'] as const)
+      .filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.cfg[k]))
+    if (fixed.length > 0) throw new BgpdError('BGPD_ERR_CONFIG', `${fixed.join(', ')} changed: these take effect on a restart of the daemon; nothing was applied`)
+    const result: ReloadResult = { added: [], removed: [], restarted: [], updated: [], refreshed: [] }
+    const wanted = new Map(next.peers.map((pc) => [pc.address, pc]))
+    for (const p of [...this.#peers.values()]) {
+      const pc = wanted.get(p.cfg.address)
+      if (pc === undefined) {
+        this.#removePeer(p, CeaseSubcode.PeerDeconfigured)
+        result.removed.push(p.cfg.address)
+        continue
+      }
+      if (JSON.stringify(pc) === JSON.stringify(p.cfg)) continue
+      const soft = (c: PeerConfig): string => JSON.stringify({ ...c, policy: undefined, maxPrefixes: undefined, description: undefined, nextHopSelf: undefined, nextHop4: undefined, nextHop6: undefined })
+      if (soft(pc) !== soft(p.cfg)) {
+        this.#removePeer(p, CeaseSubcode.OtherConfigurationChange)
+        const q = this.#addPeer(pc)
+        if (this.#started !== undefined) q.fsm.start()
+        result.restarted.push(pc.address)
+        continue
+      }
+      const importChanged = JSON.stringify(pc.policy.import) !== JSON.stringify(p.cfg.policy.import)
+      p.cfg = pc
+      const pol = this.#policiesOf(pc)
+      p.importPolicy = pol.importPolicy
+      p.exportPolicy = pol.exportPolicy
+      p.log.info('configuration updated in place')
+      result.updated.push(pc.address)
+      if (p.session === undefined) continue
+      this.#advertise(p, [...this.rib.loc.keys()], new Map())
+      if (importChanged) {
+        if (p.session.negotiated.routeRefresh) {
+          for (const f of p.families) p.fsm.send({ type: MessageType.RouteRefresh, afi: FAMILY_AFI[f], safi: Safi.Unicast, subtype: RouteRefreshSubtype.Request })
+          result.refreshed.push(pc.address)
+        } else {
+          p.fsm.reset(ceaseNotification(CeaseSubcode.OtherConfigurationChange), 'manual-stop')
+          result.restarted.push(pc.address)
+        }
+      }
+    }
+    for (const pc of next.peers) {
+      if (this.#peers.has(pc.address)) continue
+      const p = this.#addPeer(pc)
+      if (this.#started !== undefined) p.fsm.start()
+      result.added.push(pc.address)
+    }
+    const keep = new Set(next.announce.map((a) => a.prefix))
+    for (const a of this.announced()) if (!keep.has(a.prefix)) this.withdraw(a.prefix)
+    for (const a of next.announce) if (JSON.stringify(this.#announced.get(a.prefix)) !== JSON.stringify(a)) this.announce(a)
+    this.cfg = next
+    this.#log.info(result, 'configuration reloaded')
+    return result
+  }
+
+  /** Closes a peer for good: its routes are withdrawn from everyone, its Adj-RIB-Out slot freed. */
+  #removePeer (p: Peer, subcode: CeaseSubcode): void {
+    p.restartTimer?.cancel()
+    p.restartTimer = undefined
+    for (const r of p.refreshing.values()) r.timer.cancel()
+    p.fsm.stop(ceaseNotification(subcode))
+    this.#markDirty(this.rib.dropSource(p.cfg.address))
+    this.#out.retireSlot(p.slot)
+    p.addPathOut.clear()
+    this.#peers.delete(p.cfg.address)
+    this.#freeSlots.push(p.slot)
+    p.log.info({ subcode }, 'peer removed')
+  }
+
+  /** RFC 8212: no routes to or from an eBGP peer without a policy saying so. */
+  #policiesOf (pc: PeerConfig): { importPolicy: Policy | undefined, exportPolicy: Policy | undefined } {
+    const ibgp = pc.asn === this.cfg.asn
+    const imp = pc.policy.import ?? (ibgp ? undefined : 'reject')
+    const exp = pc.policy.export ?? (ibgp ? undefined : 'reject')
+    return { importPolicy: imp !== undefined ? compilePolicy(imp) : undefined, exportPolicy: exp !== undefined ? compilePolicy(exp) : undefined }
   }
 
   get local (): { asn: number, routerId: string, clusterId: string | undefined } {
@@ -311,9 +412,6 @@ export class Speaker {
 
   #addPeer (pc: PeerConfig): Peer {
     const ibgp = pc.asn === this.cfg.asn
-    // RFC 8212: no routes to or from an eBGP peer without a policy saying so.
-    const imp = pc.policy.import ?? (ibgp ? undefined : 'reject')
-    const exp = pc.policy.export ?? (ibgp ? undefined : 'reject')
     const log = this.#log.child({ peer: pc.address, asn: pc.asn })
     const fsmInit: ConstructorParameters<typeof PeerFsm>[0] = {
       localAs: this.cfg.asn, routerId: this.cfg.routerId, peerAs: pc.asn, holdTime: pc.holdTime,
@@ -327,9 +425,8 @@ export class Speaker {
       ref: { address: pc.address, asn: pc.asn, routerId: '0.0.0.0', ibgp, rrClient: pc.routeReflectorClient },
       fsm: undefined as unknown as PeerFsm,
       log,
-      importPolicy: imp !== undefined ? compilePolicy(imp) : undefined,
-      exportPolicy: exp !== undefined ? compilePolicy(exp) : undefined,
-      slot: this.#peers.size,
+      ...this.#policiesOf(pc),
+      slot: this.#allocSlot(),
       session: undefined,
       families: new Set(),
       upSince: undefined,
