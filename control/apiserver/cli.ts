@@ -22,6 +22,10 @@ export interface ApiserverOptions {
   advertiseAddress?: string
   dataDir: string
   etcdServers?: string
+  /** TLS to etcd, as kube-apiserver's flags: the CA of etcd's certificate, our client certificate and key. */
+  etcdCafile?: string
+  etcdCertfile?: string
+  etcdKeyfile?: string
   etcdPrefix?: string
   storageBackend?: 'embedded' | 'etcd3' | 'memory'
   serviceClusterIpRange: string
@@ -72,7 +76,16 @@ export async function startApiserver (opts: ApiserverOptions, logger?: Logger): 
   if (backend === 'etcd3') {
     const endpoints = (opts.etcdServers ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
     if (endpoints.length === 0) throw new Error('--storage-backend etcd3 needs --etcd-servers')
-    store = etcdStore({ endpoints, ...(opts.etcdPrefix !== undefined && opts.etcdPrefix !== '' ? { prefix: opts.etcdPrefix } : {}), logger: log })
+    const read = (flag: string, file: string | undefined): Buffer | undefined => {
+      if (file === undefined || file === '') return undefined
+      try { return fs.readFileSync(file) } catch (e) { throw new Error(`${flag} ${file}: ${(e as Error).message}`) }
+    }
+    const ca = read('--etcd-cafile', opts.etcdCafile)
+    const cert = read('--etcd-certfile', opts.etcdCertfile)
+    const key = read('--etcd-keyfile', opts.etcdKeyfile)
+    if (ca === undefined && (cert !== undefined || key !== undefined)) throw new Error('--etcd-certfile and --etcd-keyfile need --etcd-cafile (the CA of etcd\'s serving certificate)')
+    const tls = ca !== undefined ? { tls: { ca, ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) } } : {}
+    store = etcdStore({ endpoints, ...tls, ...(opts.etcdPrefix !== undefined && opts.etcdPrefix !== '' ? { prefix: opts.etcdPrefix } : {}), logger: log })
     await store.revision()
   } else if (backend === 'memory') {
     store = memoryStore()

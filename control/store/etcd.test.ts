@@ -220,13 +220,15 @@ test('etcd: bad init options are CTRL_ERR_STORE_INVALID', (t) => {
     { endpoints: ['not a url/at all'] },
     { endpoints: ['http://127.0.0.1:2379'], requestTimeoutMs: 0 },
     { endpoints: ['http://127.0.0.1:2379'], watchResumeTimeoutMs: -1 },
-    { endpoints: ['http://127.0.0.1:2379'], progressIntervalMs: Number.NaN }
+    { endpoints: ['http://127.0.0.1:2379'], progressIntervalMs: Number.NaN },
+    { endpoints: ['https://etcd.example:2379'] },
+    { endpoints: ['https://etcd.example:2379'], tls: { ca: Buffer.from('x'), cert: Buffer.from('y') } }
   ]
   for (const init of bad) {
     const err = t.throws(() => etcdStore(init), undefined, JSON.stringify(init))
     t.true(err instanceof StoreError && err.code === 'CTRL_ERR_STORE_INVALID', JSON.stringify(init))
   }
-  const s = etcdStore({ endpoints: ['http://127.0.0.1:2379', '127.0.0.1:2380', 'https://etcd.example:2379/'] })
+  const s = etcdStore({ endpoints: ['http://127.0.0.1:2379', '127.0.0.1:2380', 'https://etcd.example:2379/'], tls: { ca: Buffer.from('not used until a request') } })
   t.is(s.kind, 'etcd')
   return s.close()
 })

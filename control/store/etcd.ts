@@ -38,6 +38,11 @@ export type { EtcdStoreLogger } from './etcd-watch.js'
 export interface EtcdStoreInit {
   /** etcd client URLs (`--etcd-servers`), e.g. ['http://127.0.0.1:2379']; each request goes to one of them. */
   endpoints: string[]
+  /**
+   * TLS to etcd (`--etcd-cafile`, `--etcd-certfile`, `--etcd-keyfile`): the CA that signs etcd's serving
+   * certificate, and a client certificate and key for etcd's `--client-cert-auth`. Required for https:// endpoints.
+   */
+  tls?: { ca: Buffer, cert?: Buffer, key?: Buffer }
   /** Prepended to every key in etcd and stripped from keys read back (`--etcd-prefix`); default none. */
   prefix?: string
   /** Deadline of each request, retries included (not of watches); default 10 000 ms. */
@@ -110,8 +115,19 @@ class EtcdStore implements Store {
     setMaxListeners(0, this.#closing.signal)
     this.#keys = new KeySpace(init.prefix ?? '')
     this.#log = init.logger ?? silent
+    const tls = init.tls
+    if (tls === undefined && init.endpoints.some((e) => e.startsWith('https://'))) {
+      throw new StoreError('CTRL_ERR_STORE_INVALID', 'etcd store: an https:// etcd endpoint needs the CA of its certificate (--etcd-cafile)')
+    }
+    if (tls !== undefined && (tls.cert === undefined) !== (tls.key === undefined)) {
+      throw new StoreError('CTRL_ERR_STORE_INVALID', 'etcd store: an etcd client certificate needs its key and the key its certificate (--etcd-certfile with --etcd-keyfile)')
+    }
+    const credentials = tls === undefined
+      ? {}
+      : { credentials: { rootCertificate: tls.ca, ...(tls.cert !== undefined && tls.key !== undefined ? { certChain: tls.cert, privateKey: tls.key } : {}) } }
     this.#clients = init.endpoints.map((e) => new (etcd3().Etcd3)({
       hosts: e.replace(/\/$/, ''),
+      ...credentials,
       faultHandling: { host: () => passThrough, global: passThrough },
       grpcOptions: {
         // A list of 10k objects, or a watch catching up over 1000 revisions, is far over gRPC's 4 MiB default.

@@ -43,6 +43,11 @@ export interface EtcdInit {
   args?: string[]
   /** How long to wait for `endpoint health`; default 20 s. */
   startTimeoutMs?: number
+  /**
+   * Serve clients over TLS with these PEM files (server certificate and key, and the CA that signs client
+   * certificates, which are then required): the endpoint is https://, and etcdctl uses `client`.
+   */
+  tls?: { ca: string, cert: string, key: string, client: { cert: string, key: string } }
 }
 
 export interface EtcdRun {
@@ -128,7 +133,7 @@ export async function startEtcd (t: Teardown, init: EtcdInit = {}): Promise<Etcd
 async function launch (dir: string, host: string, clientPort: number, peerPort: number, init: EtcdInit): Promise<Etcd> {
   const prefix = init.execPrefix ?? []
   const urlHost = host.includes(':') ? `[${host}]` : host
-  const endpoint = `http://${urlHost}:${clientPort}`
+  const endpoint = `${init.tls !== undefined ? 'https' : 'http'}://${urlHost}:${clientPort}`
   const peer = `http://${urlHost}:${peerPort}`
   const dataDir = path.join(dir, 'data')
   fs.rmSync(dataDir, { recursive: true, force: true })
@@ -151,6 +156,7 @@ async function launch (dir: string, host: string, clientPort: number, peerPort: 
     '--logger', 'zap',
     '--log-outputs', 'stderr',
     '--log-level', 'warn',
+    ...(init.tls !== undefined ? ['--cert-file', init.tls.cert, '--key-file', init.tls.key, '--trusted-ca-file', init.tls.ca, '--client-cert-auth'] : []),
     ...(init.args ?? [])
   ]
   const fd = fs.openSync(logFile, 'w')
@@ -170,7 +176,8 @@ async function launch (dir: string, host: string, clientPort: number, peerPort: 
   const readLog = (): string => { try { return fs.readFileSync(logFile, 'utf8') } catch { return '' } }
 
   const etcdctl = async (args: string[], opts: { input?: string, reject?: boolean } = {}): Promise<EtcdRun> => {
-    const full = [...prefix, ETCDCTL_BIN, `--endpoints=${endpoint}`, '--command-timeout=5s', ...args]
+    const tlsArgs = init.tls !== undefined ? [`--cacert=${init.tls.ca}`, `--cert=${init.tls.client.cert}`, `--key=${init.tls.client.key}`] : []
+    const full = [...prefix, ETCDCTL_BIN, `--endpoints=${endpoint}`, ...tlsArgs, '--command-timeout=5s', ...args]
     const r = await execa(full[0] as string, full.slice(1), {
       reject: false, env: { ETCDCTL_API: '3' }, ...(opts.input !== undefined ? { input: opts.input } : {})
     })
