@@ -20,7 +20,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { LinuxNetNS, findTool, linuxIptables, linuxNftables } from '../../kernel/index.js'
+import { LinuxNetNS, findTool, libNftables, linuxIptables, linuxNftables } from '../../kernel/index.js'
 import { iptablesProxier } from '../../proxy/iptables/index.js'
 import { nftablesProxier } from '../../proxy/nftables/index.js'
 import { ChangeTracker, servicePorts } from '../../proxy/tracker/index.js'
@@ -85,7 +85,7 @@ function child (mode: 'nftables' | 'iptables', n: number, last: boolean, txFile:
   {
     const cfg = { family: 4 as const, clusterCIDRs: ['10.0.0.0/8'], masqueradeAll: false, randomFully: true }
     const proxier: Proxier & { lastTransaction: string } = mode === 'nftables'
-      ? nftablesProxier(cfg, { nft: linuxNftables() })
+      ? nftablesProxier(cfg, { nft: libNftables() ?? linuxNftables() })
       : iptablesProxier(cfg, { iptables: linuxIptables(4) })
     const { services, slices } = objects(n, eps)
     const tr = new ChangeTracker()
@@ -100,7 +100,7 @@ function child (mode: 'nftables' | 'iptables', n: number, last: boolean, txFile:
     const wall = performance.now() - start
     const mem = process.memoryUsage()
     emit({
-      bench: 'proxy', mode, figure: 'full-sync', services: n, endpointsPerService: eps,
+      bench: 'proxy', mode, figure: 'full-sync', services: n, endpointsPerService: eps, ...(mode === 'nftables' ? { nft: libNftables() !== undefined ? 'libnftables' : 'nft -f' } : {}),
       wallMs: ms(wall), computeMs: ms(st.computeMs), applyMs: ms(st.applyMs), computeShareOfApply: Math.round(1000 * st.computeMs / st.applyMs) / 1000,
       transactionBytes: st.bytes, heapUsedMB: Math.round(mem.heapUsed / 1e6), heapDeltaMB: Math.round((mem.heapUsed - heapBefore) / 1e6), rssMB: Math.round(mem.rss / 1e6)
     })
@@ -122,7 +122,7 @@ function child (mode: 'nftables' | 'iptables', n: number, last: boolean, txFile:
     tr.event({ type: 'DELETED', kind: 'Service', object: { metadata: { namespace: 'new', name: 'svc' }, spec: { clusterIP: '172.31.0.1', ports: [{ name: 'p80', port: 80 }] } } })
     t0 = performance.now()
     p = proxier.sync(state, tr.checkout().changed)
-    emit({ bench: 'proxy', mode, figure: 'one-service-removed', services: n, endpointsPerService: eps, wallMs: ms(performance.now() - t0), computeMs: ms(p.computeMs), applyMs: ms(p.applyMs), transactionBytes: p.bytes, full: p.full })
+    emit({ bench: 'proxy', mode, figure: 'one-service-removed', services: n, endpointsPerService: eps, wallMs: ms(performance.now() - t0), computeMs: ms(p.computeMs), applyMs: ms(p.applyMs), transactionBytes: p.bytes, full: p.full, rssMBAfterPartialSyncs: Math.round(process.memoryUsage().rss / 1e6) })
     const removeTx = proxier.lastTransaction
     // Their ceilings: the same transactions replayed with the tool directly, add then remove (the pair leaves the
     // ruleset as it was: iptables mode's -I is undone by the -D, nftables' elements and chains come and go).

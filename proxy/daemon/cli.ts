@@ -9,7 +9,7 @@ import * as http from 'node:http'
 import * as os from 'node:os'
 import { pino } from 'pino'
 import { parse as parseYaml } from 'yaml'
-import { LinuxNetNS, findTool, linuxIptables, linuxNftables, linuxSysctl, openGenetlink } from '../../kernel/index.js'
+import { LinuxNetNS, findTool, libNftables, linuxIptables, linuxNftables, linuxSysctl, openGenetlink } from '../../kernel/index.js'
 import type { Genetlink, Netlink } from '../../kernel/index.js'
 import { iptablesProxier } from '../iptables/index.js'
 import { ipvsCleanup, ipvsProxier, ipvsSysctls, linuxIpset, linuxIpvs } from '../ipvs/index.js'
@@ -303,7 +303,9 @@ export async function runProxy (raw: ProxyOptions, explicit: ReadonlySet<string>
       nodePortIPs: resolveNodePortIPs(opts.nodeportAddresses, family)
     }
     if (opts.proxyMode === 'nftables') {
-      proxiers.push(nftablesProxier(cfg, { nft: linuxNftables() }))
+      // In-process libnftables where it loads (no nft process per sync: ~20 ms less for a small change on a large
+      // table), else the nft command.
+      proxiers.push(nftablesProxier(cfg, { nft: libNftables() ?? linuxNftables() }))
     } else if (ipvsKit !== undefined) {
       const ipt = linuxIptables(family)
       try { ipt.save('nat') } catch (e) {
