@@ -201,27 +201,42 @@ export interface LinuxNftablesOptions {
   run?: CommandRunner
 }
 
-/** nft in the calling thread's network namespace. */
-export function linuxNftables (opts: LinuxNftablesOptions = {}): Nftables {
-  const run = opts.run ?? spawnRunner
-  const nft = (args: readonly string[], input?: string): ReturnType<CommandRunner> => run(findTool('nft'), args, input)
+/**
+ * One nft command: a script (`nft -f -`) or a single command line (`list table ip t`), with `handles` as `nft -a`.
+ * What every Nftables implementation runs its three operations through.
+ */
+export type NftRun = (text: string, opts: { script?: boolean, handles?: boolean }) => { ok: boolean, out: string, err: string }
+
+/** The Nftables operations over a runner: the same commands, the same errors, absent tables as undefined. */
+export function nftablesOver (run: NftRun): Nftables {
   return {
     apply (script) {
-      const r = nft(['-f', '-'], script)
-      if (r.status !== 0) throw new NftablesError('nft -f -', r.stderr)
+      const r = run(script, { script: true })
+      if (!r.ok) throw new NftablesError('nft -f -', r.err)
     },
     listTable (family, name, opts) {
-      const r = nft([...(opts?.handles === true ? ['-a'] : []), 'list', 'table', family, name])
-      if (r.status === 0) return r.stdout
-      const e = new NftablesError(`nft list table ${family} ${name}`, r.stderr)
+      const r = run(`list table ${family} ${name}`, { handles: opts?.handles === true })
+      if (r.ok) return r.out
+      const e = new NftablesError(`nft list table ${family} ${name}`, r.err)
       if (e.notExist) return undefined
       throw e
     },
     deleteTable (family, name) {
-      const r = nft(['delete', 'table', family, name])
-      if (r.status === 0) return
-      const e = new NftablesError(`nft delete table ${family} ${name}`, r.stderr)
+      const r = run(`delete table ${family} ${name}`, {})
+      if (r.ok) return
+      const e = new NftablesError(`nft delete table ${family} ${name}`, r.err)
       if (!e.notExist) throw e
     }
   }
+}
+
+/** nft in the calling thread's network namespace. */
+export function linuxNftables (opts: LinuxNftablesOptions = {}): Nftables {
+  const run = opts.run ?? spawnRunner
+  return nftablesOver((text, o) => {
+    const r = o.script === true
+      ? run(findTool('nft'), ['-f', '-'], text)
+      : run(findTool('nft'), [...(o.handles === true ? ['-a'] : []), ...text.split(' ')])
+    return { ok: r.status === 0, out: r.stdout, err: r.stderr }
+  })
 }

@@ -13,7 +13,7 @@
  * ruleset generation is unchanged.
  */
 import { createRequire } from 'node:module'
-import { NftablesError, linuxNftables } from '../nftables.js'
+import { linuxNftables, nftablesOver } from '../nftables.js'
 import type { Nftables } from '../nftables.js'
 
 declare const Bun: unknown
@@ -73,37 +73,22 @@ export function libNftables (opts: LibNftablesOptions = {}): Nftables | undefine
   if (l === null) return undefined
   const largeBytes = opts.largeScriptBytes ?? 1 << 20
   let large = opts.large
-  const run = (script: string, handles = false): { ok: boolean, out: string, err: string } => {
+  return nftablesOver((text, o) => {
+    if (o.script === true && text.length > largeBytes) {
+      large ??= linuxNftables()
+      large.apply(text) // throws nft's own NftablesError
+      return { ok: true, out: '', err: '' }
+    }
     const flags = l.getFlags(l.ctx)
-    if (handles) l.setFlags(l.ctx, flags | OUTPUT_HANDLE)
+    if (o.handles === true) l.setFlags(l.ctx, flags | OUTPUT_HANDLE)
     try {
-      const rc = l.run(l.ctx, script)
+      const rc = l.run(l.ctx, text)
       // Reading a buffer also empties it for the next command.
       const out = l.output(l.ctx) ?? ''
       const err = l.error(l.ctx) ?? ''
       return { ok: rc === 0, out, err }
     } finally {
-      if (handles) l.setFlags(l.ctx, flags)
+      if (o.handles === true) l.setFlags(l.ctx, flags)
     }
-  }
-  return {
-    apply (script) {
-      if (script.length > largeBytes) { large ??= linuxNftables(); large.apply(script); return }
-      const r = run(script)
-      if (!r.ok) throw new NftablesError('nft -f -', r.err)
-    },
-    listTable (family, name, opts) {
-      const r = run(`list table ${family} ${name}`, opts?.handles === true)
-      if (r.ok) return r.out
-      const e = new NftablesError(`nft list table ${family} ${name}`, r.err)
-      if (e.notExist) return undefined
-      throw e
-    },
-    deleteTable (family, name) {
-      const r = run(`delete table ${family} ${name}`)
-      if (r.ok) return
-      const e = new NftablesError(`nft delete table ${family} ${name}`, r.err)
-      if (!e.notExist) throw e
-    }
-  }
+  })
 }

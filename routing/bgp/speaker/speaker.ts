@@ -840,14 +840,7 @@ export class Speaker {
       for (const w of work) {
         const p = w.p
         if (p.addPathTx.has(fam)) { this.#diffAddPaths(w, prefix, fam, d?.paths ?? []); continue }
-        let out: Attrs | undefined
-        if (best !== undefined) {
-          if (w.memo !== undefined) {
-            let m = w.memo.get(best.attrs)
-            if (m === undefined) { m = this.#exportAttrs(p, best) ?? null; w.memo.set(best.attrs, m) }
-            out = m ?? undefined
-          } else out = this.#exportAttrs(p, best)
-        }
+        const out = best !== undefined ? this.#exportFor(w, best) : undefined
         const prev = atSlot(row, p.slot)
         if (out === undefined) {
           if (prev !== undefined) { this.#out.delete(p.slot, prefix); w.gone[fam].push(prefix) }
@@ -875,6 +868,14 @@ export class Speaker {
     }
   }
 
+  /** `#exportAttrs` through the pass's memo (one evaluation per attribute set when no rule matches prefixes). */
+  #exportFor (w: Work, path: Path): Attrs | undefined {
+    if (w.memo === undefined) return this.#exportAttrs(w.p, path)
+    let m = w.memo.get(path.attrs)
+    if (m === undefined) { m = this.#exportAttrs(w.p, path) ?? null; w.memo.set(path.attrs, m) }
+    return m ?? undefined
+  }
+
   /** Our identifier for a path (RFC 7911 §3: chosen by the sender): one per source and the source's own id. */
   #localPathId (path: Path): number {
     const key = `${Rib.keyOf(path.source)}#${path.pathId ?? ''}`
@@ -892,12 +893,7 @@ export class Speaker {
     const before = p.addPathOut.get(prefix)
     const now = new Map<number, Attrs>()
     for (const path of paths) {
-      let out: Attrs | undefined
-      if (w.memo !== undefined) {
-        let m = w.memo.get(path.attrs)
-        if (m === undefined) { m = this.#exportAttrs(p, path) ?? null; w.memo.set(path.attrs, m) }
-        out = m ?? undefined
-      } else out = this.#exportAttrs(p, path)
+      const out = this.#exportFor(w, path)
       if (out !== undefined) now.set(this.#localPathId(path), out)
     }
     for (const id of before?.keys() ?? []) if (!now.has(id)) w.pathsGone[fam].push({ prefix, pathId: id })
