@@ -3,7 +3,7 @@
  * ranges (with the optional `--etcd-prefix`), key-values, and the TTL of a
  * shared lease. No I/O here, so all of it is unit-tested without an etcd.
  */
-import type { IKeyValue } from 'etcd3'
+import type { KeyValue as EtcdKeyValue } from './etcd-proto.js'
 import type { KeyValue } from './types.js'
 
 /** etcd's "every key >= start" range end, and the smallest key there is (etcd refuses an empty one). */
@@ -66,16 +66,17 @@ export function prefixEnd (prefix: Uint8Array): Buffer {
   return ZERO
 }
 
-/** etcd's int64 fields arrive as decimal strings; revisions stay far below 2^53. */
+/** A number from an etcd field (numbers, or decimal strings for 64-bit IDs); revisions stay far below 2^53. */
 export function num (s: string | number | null | undefined): number {
   return s === undefined || s === null ? 0 : Number(s)
 }
 
 /** A live key-value as the Store returns it; `ttlSeconds` is what the lease lookup found (undefined: no lease). */
-export function toKeyValue (keys: KeySpace, kv: IKeyValue, ttlSeconds: number | undefined): KeyValue {
+export function toKeyValue (keys: KeySpace, kv: EtcdKeyValue, ttlSeconds: number | undefined): KeyValue {
   const out: KeyValue = {
     key: keys.unkey(kv.key),
-    value: new Uint8Array(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength),
+    // A copy: the view into the response would keep the whole response (a 10k-object list) alive.
+    value: new Uint8Array(kv.value),
     createRevision: num(kv.create_revision),
     modRevision: num(kv.mod_revision),
     version: num(kv.version)
@@ -85,7 +86,7 @@ export function toKeyValue (keys: KeySpace, kv: IKeyValue, ttlSeconds: number | 
 }
 
 /** The lease ID of a key-value, undefined for none (etcd's '0'). */
-export function leaseOf (kv: IKeyValue): string | undefined {
+export function leaseOf (kv: EtcdKeyValue): string | undefined {
   const id = String(kv.lease ?? '0')
   return id === '0' ? undefined : id
 }

@@ -1,10 +1,10 @@
 /**
  * Every failure of an etcd request becomes a StoreError (STYLE.md 6: no bare
- * Error leaves a public path). etcd3 turns gRPC statuses into classes and keeps
- * etcd's own reason in the message ("etcdserver: mvcc: required revision has
- * been compacted"), so both are looked at.
+ * Error leaves a public path). A failed call is a GrpcError (etcd-rpc.ts) with
+ * the gRPC status code, and etcd's own reason as the message ("etcdserver:
+ * mvcc: required revision has been compacted"), so both are looked at.
  */
-import { etcd3 } from './etcd3-lazy.js'
+import { GrpcCode, GrpcError } from './etcd-rpc.js'
 import { StoreError } from './errors.js'
 import type { StoreErrorCode } from './errors.js'
 
@@ -24,14 +24,14 @@ const REASONS: ReadonlyArray<[RegExp, StoreErrorCode]> = [
  * try may work.
  */
 export function toStoreError (err: unknown, what: string): StoreError {
-  const { ClientClosedError, GRPCDeadlineExceededError, GRPCInvalidArgumentError } = etcd3()
   if (err instanceof StoreError) return err
   const message = err instanceof Error ? err.message : String(err)
   for (const [re, code] of REASONS) {
     if (re.test(message)) return new StoreError(code, `etcd: ${what}: ${message}`, { cause: err })
   }
-  if (err instanceof GRPCInvalidArgumentError) return new StoreError('CTRL_ERR_STORE_INVALID', `etcd: ${what}: ${message}`, { cause: err })
-  const why = err instanceof GRPCDeadlineExceededError ? 'no answer in time' : err instanceof ClientClosedError ? 'the client is closed' : 'etcd cannot serve it'
+  const code = err instanceof GrpcError ? err.code : GrpcCode.UNKNOWN
+  if (code === GrpcCode.INVALID_ARGUMENT) return new StoreError('CTRL_ERR_STORE_INVALID', `etcd: ${what}: ${message}`, { cause: err })
+  const why = code === GrpcCode.DEADLINE_EXCEEDED ? 'no answer in time' : /the client is closed/.test(message) ? 'the client is closed' : 'etcd cannot serve it'
   return new StoreError('CTRL_ERR_STORE_UNAVAILABLE', `etcd: ${what}: ${why} (${message})`, { cause: err })
 }
 
@@ -51,15 +51,16 @@ const NOT_APPLIED = /etcdserver: (no leader|too many requests|not capable)/
  * fresh read), as etcd's Go client does for mutations.
  */
 export function isRetriable (err: unknown, write: boolean): boolean {
-  const { GRPCCancelledError, GRPCInternalError, GRPCResourceExhastedError, GRPCUnavailableError, GRPCUnknownError } = etcd3()
   if (err instanceof StoreError) return false
   const message = err instanceof Error ? err.message : String(err)
   if (NOT_APPLIED.test(message)) return true
-  if (err instanceof GRPCUnavailableError && /No connection established/.test(message)) return true
+  if (err instanceof GrpcError && err.notSent) return true
   if (write) return false
   if (/etcdserver: (leader changed|request timed out)/.test(message)) return true
-  return err instanceof GRPCUnavailableError || err instanceof GRPCInternalError || err instanceof GRPCUnknownError ||
-    err instanceof GRPCCancelledError || (err instanceof GRPCResourceExhastedError && !/larger than max/.test(message))
+  if (!(err instanceof GrpcError)) return false
+  const c = err.code
+  return c === GrpcCode.UNAVAILABLE || c === GrpcCode.INTERNAL || c === GrpcCode.UNKNOWN || c === GrpcCode.CANCELLED ||
+    (c === GrpcCode.RESOURCE_EXHAUSTED && !/larger than max/.test(message))
 }
 
 /**
@@ -68,9 +69,9 @@ export function isRetriable (err: unknown, write: boolean): boolean {
  * better go to another member.
  */
 export function isEndpointFailure (err: unknown): boolean {
-  const { GRPCDeadlineExceededError, GRPCUnavailableError } = etcd3()
   if (err instanceof StoreError) return err.code === 'CTRL_ERR_STORE_UNAVAILABLE'
   const message = err instanceof Error ? err.message : String(err)
-  return err instanceof GRPCUnavailableError || err instanceof GRPCDeadlineExceededError || NOT_APPLIED.test(message) ||
+  const code = err instanceof GrpcError ? err.code : undefined
+  return code === GrpcCode.UNAVAILABLE || code === GrpcCode.DEADLINE_EXCEEDED || NOT_APPLIED.test(message) ||
     /etcdserver: (leader changed|request timed out)/.test(message)
 }

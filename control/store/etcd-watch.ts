@@ -16,7 +16,8 @@
  * (`fragment`, which we do not set), so each response is delivered as one
  * batch: the contract's "a batch never splits one revision" holds.
  */
-import type { IDuplexStream, IEvent, IKeyValue, IWatchRequest, IWatchResponse } from 'etcd3'
+import type { Event as IEvent, KeyValue as IKeyValue, WatchResponse as IWatchResponse } from './etcd-proto.js'
+import type { WatchStream } from './etcd-rpc.js'
 import { StoreError } from './errors.js'
 import { leaseOf, num, toKeyValue } from './etcd-codec.js'
 import type { KeySpace } from './etcd-codec.js'
@@ -30,7 +31,7 @@ export interface EtcdStoreLogger {
   error (obj: object, msg: string): void
 }
 
-export type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>
+export type { WatchStream } from './etcd-rpc.js'
 
 export interface WatchDeps {
   keys: KeySpace
@@ -191,7 +192,7 @@ async function followStream (deps: WatchDeps, start: string, opts: WatchOptions,
 
     const onData = (res: IWatchResponse): void => {
       if (done) return
-      const cluster = String(res.header?.cluster_id ?? '0')
+      const cluster = res.header.cluster_id
       if (cluster !== '0') {
         if (cursor.cluster !== undefined && cluster !== cursor.cluster) {
           finish({ kind: 'failed', err: new StoreError('CTRL_ERR_STORE_UNAVAILABLE', `etcd: the watch of ${start} resumed on another etcd cluster (${cursor.cluster} → ${cluster}); list again`) })

@@ -5,9 +5,7 @@
  */
 import test from 'ava'
 import * as net from 'node:net'
-import {
-  EtcdError, GRPCDeadlineExceededError, GRPCInvalidArgumentError, GRPCOutOfRangeError, GRPCResourceExhastedError, GRPCUnavailableError
-} from 'etcd3'
+import { GrpcCode, GrpcError } from './etcd-rpc.js'
 import { StoreError } from './errors.js'
 import type { StoreErrorCode } from './errors.js'
 import { KeySpace, LEASE_MAX_KEYS, canReuse, grantTtl, leaseReuseSeconds, prefixEnd, ttlFromGranted } from './etcd-codec.js'
@@ -158,15 +156,15 @@ test('etcd: the TTL of another client\'s lease is looked up once, and a gone lea
 
 test('etcd: every etcd and gRPC failure maps to a StoreError code', (t) => {
   const rows: Array<{ name: string, err: unknown, code: StoreErrorCode }> = [
-    { name: 'compacted', err: new GRPCOutOfRangeError('11 OUT_OF_RANGE: etcdserver: mvcc: required revision has been compacted'), code: 'CTRL_ERR_STORE_COMPACTED' },
-    { name: 'future revision', err: new GRPCOutOfRangeError('11 OUT_OF_RANGE: etcdserver: mvcc: required revision is a future revision'), code: 'CTRL_ERR_STORE_FUTURE_REVISION' },
-    { name: 'value over --max-request-bytes', err: new GRPCInvalidArgumentError('3 INVALID_ARGUMENT: etcdserver: request is too large'), code: 'CTRL_ERR_STORE_INVALID' },
-    { name: 'message over gRPC\'s limit', err: new GRPCResourceExhastedError('8 RESOURCE_EXHAUSTED: grpc: received message larger than max (2097160 vs. 2097152)'), code: 'CTRL_ERR_STORE_INVALID' },
-    { name: 'unreachable', err: new GRPCUnavailableError('14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED'), code: 'CTRL_ERR_STORE_UNAVAILABLE' },
-    { name: 'timed out', err: new GRPCDeadlineExceededError('4 DEADLINE_EXCEEDED: Deadline exceeded'), code: 'CTRL_ERR_STORE_UNAVAILABLE' },
-    { name: 'no leader', err: new GRPCUnavailableError('14 UNAVAILABLE: etcdserver: no leader'), code: 'CTRL_ERR_STORE_UNAVAILABLE' },
-    { name: 'out of space', err: new GRPCResourceExhastedError('8 RESOURCE_EXHAUSTED: etcdserver: mvcc: database space exceeded'), code: 'CTRL_ERR_STORE_UNAVAILABLE' },
-    { name: 'an etcd error nobody expected', err: new EtcdError('etcdserver: something new'), code: 'CTRL_ERR_STORE_UNAVAILABLE' },
+    { name: 'compacted', err: new GrpcError(GrpcCode.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'), code: 'CTRL_ERR_STORE_COMPACTED' },
+    { name: 'future revision', err: new GrpcError(GrpcCode.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision'), code: 'CTRL_ERR_STORE_FUTURE_REVISION' },
+    { name: 'value over --max-request-bytes', err: new GrpcError(GrpcCode.INVALID_ARGUMENT, 'etcdserver: request is too large'), code: 'CTRL_ERR_STORE_INVALID' },
+    { name: 'message over gRPC\'s limit', err: new GrpcError(GrpcCode.RESOURCE_EXHAUSTED, 'grpc: received message larger than max (2097160 vs. 2097152)'), code: 'CTRL_ERR_STORE_INVALID' },
+    { name: 'unreachable', err: new GrpcError(GrpcCode.UNAVAILABLE, 'No connection established to http://127.0.0.1:1: connect ECONNREFUSED', { notSent: true }), code: 'CTRL_ERR_STORE_UNAVAILABLE' },
+    { name: 'timed out', err: new GrpcError(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded'), code: 'CTRL_ERR_STORE_UNAVAILABLE' },
+    { name: 'no leader', err: new GrpcError(GrpcCode.UNAVAILABLE, 'etcdserver: no leader'), code: 'CTRL_ERR_STORE_UNAVAILABLE' },
+    { name: 'out of space', err: new GrpcError(GrpcCode.RESOURCE_EXHAUSTED, 'etcdserver: mvcc: database space exceeded'), code: 'CTRL_ERR_STORE_UNAVAILABLE' },
+    { name: 'an etcd error nobody expected', err: new GrpcError(GrpcCode.UNKNOWN, 'etcdserver: something new'), code: 'CTRL_ERR_STORE_UNAVAILABLE' },
     { name: 'not even an Error', err: 'boom', code: 'CTRL_ERR_STORE_UNAVAILABLE' }
   ]
   for (const r of rows) {
@@ -180,11 +178,11 @@ test('etcd: every etcd and gRPC failure maps to a StoreError code', (t) => {
 })
 
 test('etcd: reads are retried on any transient failure, writes only when etcd certainly did not apply them', (t) => {
-  const notSent = new GRPCUnavailableError('14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED')
-  const dropped = new GRPCUnavailableError('14 UNAVAILABLE: Connection dropped')
-  const timedOut = new EtcdError('etcdserver: request timed out')
-  const noLeader = new GRPCUnavailableError('14 UNAVAILABLE: etcdserver: no leader')
-  const compacted = new GRPCOutOfRangeError('11 OUT_OF_RANGE: etcdserver: mvcc: required revision has been compacted')
+  const notSent = new GrpcError(GrpcCode.UNAVAILABLE, 'No connection established to http://127.0.0.1:1: connect ECONNREFUSED', { notSent: true })
+  const dropped = new GrpcError(GrpcCode.UNAVAILABLE, 'Connection dropped')
+  const timedOut = new GrpcError(GrpcCode.UNAVAILABLE, 'etcdserver: request timed out')
+  const noLeader = new GrpcError(GrpcCode.UNAVAILABLE, 'etcdserver: no leader')
+  const compacted = new GrpcError(GrpcCode.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted')
   t.true(isRetriable(notSent, true), 'never sent: a write may go again')
   t.true(isRetriable(noLeader, true), 'refused before raft: a write may go again')
   t.false(isRetriable(dropped, true), 'a dropped connection may have carried the write')

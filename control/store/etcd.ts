@@ -22,15 +22,14 @@
  * and figures: docs/store-etcd.md.
  */
 import { setMaxListeners } from 'node:events'
-import type { Etcd3 } from 'etcd3'
-import { etcd3 } from './etcd3-lazy.js'
-import type { ICompare, IKeyValue, IOptions, IRangeRequest, IRangeResponse, IRequestOp, ITxnResponse } from 'etcd3'
 import { StoreError } from './errors.js'
+import type { Compare, KeyValue as EtcdKeyValue, RangeRequest, RangeResponse, RequestOp, TxnResponse } from './etcd-proto.js'
+import { EtcdClient } from './etcd-rpc.js'
 import { KeySpace, num, leaseOf, toKeyValue } from './etcd-codec.js'
 import { isEndpointFailure, isRetriable, toStoreError } from './etcd-errors.js'
 import { Leases } from './etcd-leases.js'
 import { watchRange } from './etcd-watch.js'
-import type { EtcdStoreLogger, WatchStream } from './etcd-watch.js'
+import type { EtcdStoreLogger } from './etcd-watch.js'
 import type { KeyValue, ListOptions, ListResult, Store, WatchOptions } from './types.js'
 
 export type { EtcdStoreLogger } from './etcd-watch.js'
@@ -65,17 +64,6 @@ const TTL_LOOKUPS = 16
 
 const silent: EtcdStoreLogger = { debug () {}, info () {}, warn () {}, error () {} }
 
-/**
- * etcd3's default policies retry every "recoverable" error three times (writes
- * included, which may then apply twice) and open a 5 s circuit breaker per host
- * after three failures. This store decides retries itself (etcd-errors.ts
- * isRetriable), so both are replaced by a policy that just runs the call.
- */
-type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>
-const passThrough = {
-  execute: async (fn: (ctx: { signal: AbortSignal }) => unknown) => await fn({ signal: new AbortController().signal })
-} as unknown as Policy
-
 export function etcdStore (init: EtcdStoreInit): Store {
   return new EtcdStore(init)
 }
@@ -83,7 +71,7 @@ export function etcdStore (init: EtcdStoreInit): Store {
 class EtcdStore implements Store {
   readonly kind = 'etcd' as const
   /** One client per endpoint: requests stick to the one that works and fail over in order (see #call). */
-  readonly #clients: Etcd3[]
+  readonly #clients: EtcdClient[]
   /** Index of the endpoint requests and new watch streams go to. */
   #preferred = 0
   readonly #keys: KeySpace
@@ -122,32 +110,22 @@ class EtcdStore implements Store {
     if (tls !== undefined && (tls.cert === undefined) !== (tls.key === undefined)) {
       throw new StoreError('CTRL_ERR_STORE_INVALID', 'etcd store: an etcd client certificate needs its key and the key its certificate (--etcd-certfile with --etcd-keyfile)')
     }
-    const credentials = tls === undefined
-      ? {}
-      : { credentials: { rootCertificate: tls.ca, ...(tls.cert !== undefined && tls.key !== undefined ? { certChain: tls.cert, privateKey: tls.key } : {}) } }
-    this.#clients = init.endpoints.map((e) => new (etcd3().Etcd3)({
-      hosts: e.replace(/\/$/, ''),
-      ...credentials,
-      faultHandling: { host: () => passThrough, global: passThrough },
-      grpcOptions: {
-        // A list of 10k objects, or a watch catching up over 1000 revisions, is far over gRPC's 4 MiB default.
-        'grpc.max_receive_message_length': -1,
-        // Back within a second or two of etcd's return, rather than gRPC's default backoff of up to 2 min.
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 2000,
-        // kube-apiserver's dial keepalive (30 s / 10 s): a dead peer behind a silent network is noticed.
-        'grpc.keepalive_time_ms': 30_000,
-        'grpc.keepalive_timeout_ms': 10_000
-      }
+    // kube-apiserver's dial keepalive (30 s / 10 s): a dead peer behind a silent network is noticed.
+    this.#clients = init.endpoints.map((url) => new EtcdClient({
+      url,
+      ...(tls !== undefined ? { tls } : {}),
+      connectTimeoutMs: this.#timeout,
+      keepaliveMs: 30_000,
+      keepaliveTimeoutMs: 10_000
     }))
     this.#leases = new Leases({
       grant: async (ttl) => {
         // Retried like a read: a grant that went through unseen leaves an unused lease, which just runs out.
-        const r = await this.#call(`granting a lease of ${ttl} s`, false, async (c, o) => await c.leaseClient.leaseGrant({ TTL: ttl }, o))
+        const r = await this.#call(`granting a lease of ${ttl} s`, false, async (c, d) => await c.leaseGrant(ttl, d))
         return String(r.ID)
       },
       grantedTtl: async (id) => {
-        const r = await this.#call(`reading lease ${id}`, false, async (c, o) => await c.leaseClient.leaseTimeToLive({ ID: id }, o))
+        const r = await this.#call(`reading lease ${id}`, false, async (c, d) => await c.leaseTimeToLive(id, d))
         return num(r.TTL) < 0 ? 0 : num(r.grantedTTL)
       }
     })
@@ -190,9 +168,9 @@ class EtcdStore implements Store {
   }
 
   /** A Range, with COMPACTED errors completed with the compact revision (etcd's error does not carry it). */
-  async #range (what: string, req: IRangeRequest): Promise<IRangeResponse> {
+  async #range (what: string, req: RangeRequest): Promise<RangeResponse> {
     try {
-      return await this.#call(what, false, async (c, o) => await c.kv.range(req, o))
+      return await this.#call(what, false, async (c, d) => await c.range(req, d))
     } catch (err) {
       throw await this.#withCompactRevision(err)
     }
@@ -241,17 +219,17 @@ class EtcdStore implements Store {
     checkKey(key)
     const k = this.#keys.key(key)
     if (expectedModRevision === undefined) {
-      const r = await this.#call(`delete ${key}`, true, async (c, o) => await c.kv.deleteRange({ key: k, prev_kv: true }, o))
+      const r = await this.#call(`delete ${key}`, true, async (c, d) => await c.deleteRange({ key: k, prev_kv: true }, d))
       const prev = r.prev_kvs[0]
       if (prev === undefined) throw new StoreError('CTRL_ERR_STORE_NOT_FOUND', `${key} does not exist`)
       return (await this.#withTtls([prev]))[0] as KeyValue
     }
     checkRevision(expectedModRevision)
-    const r = await this.#call(`delete ${key}`, true, async (c, o) => await c.kv.txn({
+    const r = await this.#call(`delete ${key}`, true, async (c, d) => await c.txn({
       compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedModRevision }],
       success: [{ request_delete_range: { key: k, prev_kv: true } }],
       failure: [{ request_range: { key: k } }]
-    }, o))
+    }, d))
     if (!r.succeeded) throw await this.#mismatch(key, expectedModRevision, r)
     const prev = r.responses[0]?.response_delete_range?.prev_kvs[0]
     if (prev === undefined) throw new StoreError('CTRL_ERR_STORE_UNAVAILABLE', `etcd: delete ${key}: etcd did not return the deleted value`)
@@ -263,11 +241,11 @@ class EtcdStore implements Store {
    * longer has that lease (revoked by another client, or lost), the txn failed
    * without writing: it is sent once more on a fresh lease.
    */
-  async #txnWithLease (what: string, ttl: number | undefined, build: (lease: string | undefined) => { compare: ICompare[], success: IRequestOp[], failure: IRequestOp[] }): Promise<ITxnResponse> {
+  async #txnWithLease (what: string, ttl: number | undefined, build: (lease: string | undefined) => { compare: Compare[], success: RequestOp[], failure: RequestOp[] }): Promise<TxnResponse> {
     for (let attempt = 0; ; attempt++) {
       const lease = ttl === undefined ? undefined : await this.#leases.forWrite(ttl)
       try {
-        return await this.#call(what, true, async (c, o) => await c.kv.txn(build(lease), o))
+        return await this.#call(what, true, async (c, d) => await c.txn(build(lease), d))
       } catch (err) {
         const gone = lease !== undefined && err instanceof StoreError && /requested lease not found/.test(err.message)
         if (!gone || attempt > 0) throw err
@@ -278,13 +256,13 @@ class EtcdStore implements Store {
   }
 
   /** The current value a failed txn's Else(Get) returned, if any. */
-  async #current (r: ITxnResponse): Promise<KeyValue | undefined> {
+  async #current (r: TxnResponse): Promise<KeyValue | undefined> {
     const kv = r.responses[0]?.response_range?.kvs[0]
     return kv === undefined ? undefined : (await this.#withTtls([kv]))[0]
   }
 
   /** NOT_FOUND or CONFLICT (with the current value) for a compare-and-swap that failed. */
-  async #mismatch (key: string, expected: number, r: ITxnResponse): Promise<StoreError> {
+  async #mismatch (key: string, expected: number, r: TxnResponse): Promise<StoreError> {
     const current = await this.#current(r)
     if (current === undefined) return new StoreError('CTRL_ERR_STORE_NOT_FOUND', `${key} does not exist`)
     return new StoreError('CTRL_ERR_STORE_CONFLICT', `${key} is at revision ${current.modRevision}, not ${expected}`, { current })
@@ -302,7 +280,7 @@ class EtcdStore implements Store {
       keys: this.#keys,
       open: async () => {
         const i = this.#preferred
-        return { stream: await ((this.#clients[i] as Etcd3).watchClient.watch() as Promise<WatchStream>), endpoint: i }
+        return { stream: await (this.#clients[i] as EtcdClient).watch(), endpoint: i }
       },
       failover: (endpoint) => { this.#failover(endpoint) },
       ttlOf: async (id) => await this.#leases.ttlOf(id),
@@ -321,7 +299,7 @@ class EtcdStore implements Store {
   async compact (revision: number): Promise<void> {
     checkRevision(revision)
     try {
-      await this.#call(`compact at ${revision}`, true, async (c, o) => await c.kv.compact({ revision }, o))
+      await this.#call(`compact at ${revision}`, true, async (c, d) => await c.compact(revision, d))
     } catch (err) {
       throw await this.#withCompactRevision(err)
     }
@@ -338,7 +316,7 @@ class EtcdStore implements Store {
   async compactedRevision (): Promise<number> {
     const readable = async (rev: number): Promise<boolean> => {
       try {
-        await this.#call('probing the compacted revision', false, async (c, o) => await c.kv.range({ key: this.#keys.probe(), count_only: true, revision: rev }, o))
+        await this.#call('probing the compacted revision', false, async (c, d) => await c.range({ key: this.#keys.probe(), count_only: true, revision: rev }, d))
         return true
       } catch (err) {
         const e = toStoreError(err, 'probing the compacted revision')
@@ -398,7 +376,7 @@ class EtcdStore implements Store {
    * enforced here too, not only by gRPC, so no call outlives it whatever state
    * the channel is in.
    */
-  async #call<T> (what: string, write: boolean, fn: (client: Etcd3, opts: { deadline: Date }) => Promise<T>): Promise<T> {
+  async #call<T> (what: string, write: boolean, fn: (client: EtcdClient, deadline: number) => Promise<T>): Promise<T> {
     this.#assertOpen()
     const deadline = Date.now() + this.#timeout
     let pause = FIRST_RETRY_PAUSE_MS
@@ -406,7 +384,7 @@ class EtcdStore implements Store {
     for (;;) {
       const i = this.#preferred
       try {
-        return await within(fn(this.#clients[i] as Etcd3, { deadline: new Date(deadline) }), deadline, what, this.#closing.signal)
+        return await within(fn(this.#clients[i] as EtcdClient, deadline), deadline, what, this.#closing.signal)
       } catch (err) {
         if (this.#closing.signal.aborted) throw new StoreError('CTRL_ERR_STORE_UNAVAILABLE', `etcd: ${what}: the store was closed`, { cause: err })
         if (isEndpointFailure(err)) this.#failover(i)
@@ -429,7 +407,7 @@ class EtcdStore implements Store {
   }
 
   /** Key-values with their TTL, looking up the leases this store has not seen yet. */
-  async #withTtls (kvs: IKeyValue[]): Promise<KeyValue[]> {
+  async #withTtls (kvs: EtcdKeyValue[]): Promise<KeyValue[]> {
     const unknown = [...new Set(kvs.map(leaseOf).filter((id): id is string => id !== undefined && this.#leases.known(id) === undefined))]
     const found = new Map<string, number | undefined>()
     for (let i = 0; i < unknown.length; i += TTL_LOOKUPS) {
@@ -467,7 +445,7 @@ function withTtl (kv: KeyValue, ttl: number | undefined): KeyValue {
   return kv
 }
 
-/** The store's own copy (checkValue), as a plain Uint8Array: gRPC has serialised it and keeps no reference. */
+/** The store's own copy (checkValue), as a plain Uint8Array: the request was encoded from it and keeps no reference. */
 function view (b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
 }
