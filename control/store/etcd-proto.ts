@@ -329,6 +329,11 @@ export const encode = {
 
 const malformed = (what: string): StoreError => new StoreError('CTRL_ERR_STORE_UNAVAILABLE', `etcd: malformed response: ${what}`)
 
+const EMPTY = Buffer.alloc(0)
+const ID_CACHE = 8
+const SIGNED_IDS: Array<{ bytes: Buffer, text: string }> = []
+const UNSIGNED_IDS: Array<{ bytes: Buffer, text: string }> = []
+
 /** A bounds-checked reader over one message (or a nested one, by range). */
 class Reader {
   pos: number
@@ -377,12 +382,36 @@ class Reader {
 
   /** A 64-bit integer field (int64) as an exact decimal string. */
   int64String (): string {
-    return this.#short() ? String(this.varint()) : String(BigInt.asIntN(64, this.varint64()))
+    return this.#short() ? String(this.varint()) : this.#long(true)
   }
 
   /** An unsigned 64-bit field (uint64) as an exact decimal string. */
   uint64String (): string {
-    return this.#short() ? String(this.varint()) : String(this.varint64())
+    return this.#short() ? String(this.varint()) : this.#long(false)
+  }
+
+  /**
+   * A long varint as a decimal string. The same few IDs (cluster, member,
+   * a handful of leases) come in every response, so their strings are
+   * remembered by their bytes instead of going through BigInt each time.
+   */
+  #long (signed: boolean): string {
+    const start = this.pos
+    let p = start
+    while (p < this.end && (this.buf[p] as number) >= 0x80) p++
+    const len = p + 1 - start
+    const cache = signed ? SIGNED_IDS : UNSIGNED_IDS
+    for (const c of cache) {
+      if (c.bytes.length === len && this.buf.compare(c.bytes, 0, len, start, start + len) === 0) {
+        this.pos = start + len
+        return c.text
+      }
+    }
+    const v = this.varint64()
+    const text = String(signed ? BigInt.asIntN(64, v) : v)
+    cache.unshift({ bytes: Buffer.from(this.buf.subarray(start, this.pos)), text })
+    if (cache.length > ID_CACHE) cache.pop()
+    return text
   }
 
   /** An int64 as a number (negative ones too: -1 for a TTL that ran out). */
@@ -420,7 +449,6 @@ class Reader {
   }
 }
 
-const EMPTY = Buffer.alloc(0)
 
 function readHeader (r: Reader, end: number): ResponseHeader {
   const h: ResponseHeader = { cluster_id: '0', member_id: '0', revision: 0, raft_term: 0 }

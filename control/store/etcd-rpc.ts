@@ -61,6 +61,9 @@ export interface ChannelInit {
 const STREAM_WINDOW = 8 << 20
 const SESSION_WINDOW = 64 << 20
 
+/** The local deadline fires this long after etcd's own (grpc-timeout), which normally answers first with a clearer error. */
+const DEADLINE_SLACK_MS = 250
+
 const { HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH, HTTP2_HEADER_CONTENT_TYPE, HTTP2_HEADER_TE } = http2.constants
 
 /** A bidirectional gRPC stream of raw messages (the Watch RPC). */
@@ -127,6 +130,8 @@ export class GrpcChannel {
   readonly #authority: string
   #session: http2.ClientHttp2Session | undefined
   #connecting: Promise<http2.ClientHttp2Session> | undefined
+  /** The session being opened, so close() can end it too. */
+  #opening: http2.ClientHttp2Session | undefined
   #closed = false
 
   constructor (init: ChannelInit) {
@@ -137,7 +142,7 @@ export class GrpcChannel {
 
   /** One request, one answer: the answer's message bytes. `deadline` is in ms since the epoch. */
   async unary (path: string, body: Buffer, deadline: number): Promise<Buffer> {
-    const session = this.#live() ?? await this.#connect()
+    const session = this.#live() ?? await this.#connectBy(deadline)
     return await new Promise<Buffer>((resolve, reject) => {
       let stream: http2.ClientHttp2Stream
       try {
@@ -157,9 +162,15 @@ export class GrpcChannel {
       const chunks: Buffer[] = []
       let status: { code: number, message: string } | undefined
       let settled = false
+      // etcd gets the deadline in grpc-timeout; this one holds whatever state etcd or the network is in.
+      const timer = setTimeout(() => {
+        settle(new GrpcError(GrpcCode.DEADLINE_EXCEEDED, 'no answer in time'))
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL)
+      }, Math.max(0, deadline - Date.now()) + DEADLINE_SLACK_MS)
       const settle = (err: GrpcError | undefined, out?: Buffer): void => {
         if (settled) return
         settled = true
+        clearTimeout(timer)
         if (err !== undefined) reject(err)
         else resolve(out as Buffer)
       }
@@ -204,6 +215,7 @@ export class GrpcChannel {
     this.#closed = true
     this.#session?.destroy()
     this.#session = undefined
+    this.#opening?.destroy()
   }
 
   #live (): http2.ClientHttp2Session | undefined {
@@ -216,6 +228,21 @@ export class GrpcChannel {
     if (!s.destroyed) s.destroy()
   }
 
+  /** A session, or a DEADLINE_EXCEEDED (nothing sent) if none is up by `deadline`. */
+  async #connectBy (deadline: number): Promise<http2.ClientHttp2Session> {
+    let timer: NodeJS.Timeout | undefined
+    try {
+      return await Promise.race([
+        this.#connect(),
+        new Promise<never>((resolve, reject) => {
+          timer = setTimeout(() => { reject(new GrpcError(GrpcCode.DEADLINE_EXCEEDED, `No connection established to ${this.#authority} in time`, { notSent: true })) }, Math.max(0, deadline - Date.now()))
+        })
+      ])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   async #connect (): Promise<http2.ClientHttp2Session> {
     if (this.#closed) throw new GrpcError(GrpcCode.UNAVAILABLE, 'No connection established: the client is closed', { notSent: true })
     this.#connecting ??= new Promise<http2.ClientHttp2Session>((resolve, reject) => {
@@ -225,19 +252,29 @@ export class GrpcChannel {
         maxSessionMemory: 256,
         ...(tls !== undefined ? { ca: tls.ca, ...(tls.cert !== undefined ? { cert: tls.cert } : {}), ...(tls.key !== undefined ? { key: tls.key } : {}), ALPNProtocols: ['h2'] } : {})
       })
+      this.#opening = s
       const timer = setTimeout(() => { s.destroy(new Error(`no connection within ${this.#init.connectTimeoutMs ?? 10_000} ms`)) }, this.#init.connectTimeoutMs ?? 10_000)
+      let done = false
       const failed = (err: Error): void => {
+        if (done) return
+        done = true
         clearTimeout(timer)
         this.#connecting = undefined
+        this.#opening = undefined
         s.destroy()
         reject(new GrpcError(GrpcCode.UNAVAILABLE, `No connection established to ${this.#authority}: ${err.message}`, { notSent: true, cause: err }))
       }
+      const closed = (): void => { failed(new Error('the connection closed')) }
       s.once('error', failed)
+      s.once('close', closed)
       s.once('connect', () => {
         clearTimeout(timer)
         s.off('error', failed)
+        s.off('close', closed)
         this.#connecting = undefined
-        if (this.#closed) { s.destroy(); failed(new Error('the client is closed')); return }
+        this.#opening = undefined
+        if (this.#closed) { failed(new Error('the client is closed')); return }
+        done = true
         s.setLocalWindowSize(SESSION_WINDOW)
         this.#session = s
         // Errors after the connection are seen by the streams in flight; the session is just dropped.

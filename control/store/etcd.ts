@@ -384,7 +384,8 @@ class EtcdStore implements Store {
     for (;;) {
       const i = this.#preferred
       try {
-        return await within(fn(this.#clients[i] as EtcdClient, deadline), deadline, what, this.#closing.signal)
+        // The client holds the deadline, and close() ends every call in flight.
+        return await fn(this.#clients[i] as EtcdClient, deadline)
       } catch (err) {
         if (this.#closing.signal.aborted) throw new StoreError('CTRL_ERR_STORE_UNAVAILABLE', `etcd: ${what}: the store was closed`, { cause: err })
         if (isEndpointFailure(err)) this.#failover(i)
@@ -417,26 +418,6 @@ class EtcdStore implements Store {
       const id = leaseOf(kv)
       return toKeyValue(this.#keys, kv, id === undefined ? undefined : this.#leases.known(id) ?? found.get(id))
     })
-  }
-}
-
-/** `p`, or a DEADLINE rejection at `deadline`, or an UNAVAILABLE one when the store closes. */
-async function within<T> (p: Promise<T>, deadline: number, what: string, closing: AbortSignal): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  let onClose: (() => void) | undefined
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((resolve, reject) => {
-        // A little after gRPC's own deadline, which normally fires first with a clearer error.
-        timer = setTimeout(() => { reject(new StoreError('CTRL_ERR_STORE_UNAVAILABLE', `etcd: ${what}: no answer in time`)) }, Math.max(0, deadline - Date.now()) + 250)
-        onClose = () => { reject(new StoreError('CTRL_ERR_STORE_UNAVAILABLE', `etcd: ${what}: the store was closed`)) }
-        closing.addEventListener('abort', onClose, { once: true })
-      })
-    ])
-  } finally {
-    clearTimeout(timer)
-    if (onClose !== undefined) closing.removeEventListener('abort', onClose)
   }
 }
 
