@@ -1,19 +1,23 @@
 /**
- * gRPC to one etcd endpoint over node:http2: unary calls and the Watch
+ * gRPC to one etcd endpoint over HTTP/2 (h2.ts): unary calls and the Watch
  * stream, carrying the bytes of etcd-proto.ts. This is all of gRPC that etcd's
  * API needs (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md):
  * a POST per call with `content-type: application/grpc`, each message behind a
  * 5-byte header, and the status in the trailers (or in the headers of a
  * "trailers-only" answer). No compression is offered, so none comes back.
  *
- * One HTTP/2 session per endpoint, opened on first use and again after it
+ * One HTTP/2 connection per endpoint, opened on first use and again after it
  * closes; a keepalive ping (kube-apiserver's 30 s, answered within 10 s) finds
  * a dead peer behind a silent network. Every failure is a GrpcError with the
  * gRPC status code; `notSent` marks a call that never left this process (no
- * session could be made), which even a write may retry.
+ * connection could be made, or the server said it did not process it),
+ * which even a write may retry.
  */
 import { EventEmitter } from 'node:events'
-import * as http2 from 'node:http2'
+import { H2Connection } from './h2.js'
+import type { H2Stream, StreamHandlers } from './h2.js'
+import { encodeHeaders } from './hpack.js'
+import type { Header } from './hpack.js'
 import { decode, encode } from './etcd-proto.js'
 import type {
   CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, LeaseGrantResponse, LeaseTimeToLiveResponse,
@@ -57,185 +61,246 @@ export interface ChannelInit {
   keepaliveTimeoutMs?: number
 }
 
-/** Stream and connection receive windows: a list of 10k pods is ~10 MB, which 64 KiB windows would crawl through. */
-const STREAM_WINDOW = 8 << 20
-const SESSION_WINDOW = 64 << 20
-
 /** The local deadline fires this long after etcd's own (grpc-timeout), which normally answers first with a clearer error. */
 const DEADLINE_SLACK_MS = 250
 
-const { HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH, HTTP2_HEADER_CONTENT_TYPE, HTTP2_HEADER_TE } = http2.constants
+type Status = { code: number, message: string }
 
-/** A bidirectional gRPC stream of raw messages (the Watch RPC). */
-export class GrpcStream extends EventEmitter {
-  readonly #stream: http2.ClientHttp2Stream
-  #pending: Buffer | undefined
-  #status: { code: number, message: string } | undefined
-  #ended = false
+/** Reassembles gRPC messages (5-byte header, then the message) from DATA frames. */
+class Deframer {
+  /** Bytes received and not yet part of a whole message, kept as they came (a 10 MB message is ~640 frames). */
+  #parts: Buffer[] = []
+  #length = 0
+  /** Length of the message being assembled, once its header is in. */
+  #need = -1
 
-  constructor (stream: http2.ClientHttp2Stream) {
-    super()
-    this.#stream = stream
-    stream.on('response', (h) => { this.#status ??= statusOf(h) })
-    stream.on('trailers', (h) => { this.#status = statusOf(h) ?? this.#status })
-    stream.on('data', (chunk: Buffer) => {
-      let buf = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk])
-      for (;;) {
-        if (buf.length < 5) break
+  /** Calls `out` with each whole message completed by `chunk`; throws on a compressed one (never offered). */
+  push (chunk: Buffer, out: (msg: Buffer) => void): void {
+    if (this.#length === 0 && chunk.length >= 5) {
+      // The common case: whole messages in one frame, nothing pending.
+      let buf = chunk
+      while (buf.length >= 5) {
         const len = buf.readUInt32BE(1)
         if (buf.length < 5 + len) break
-        if (buf[0] !== 0) { this.#fail(new GrpcError(GrpcCode.INTERNAL, 'etcd sent a compressed message, which was not offered')); return }
-        const msg = buf.subarray(5, 5 + len)
+        if (buf[0] !== 0) throw new GrpcError(GrpcCode.INTERNAL, 'etcd sent a compressed message, which was not offered')
+        out(buf.subarray(5, 5 + len))
         buf = buf.subarray(5 + len)
-        this.emit('message', msg)
-        if (this.#ended) return
       }
-      this.#pending = buf.length === 0 ? undefined : buf
-    })
-    stream.on('error', (err: Error) => { this.#fail(new GrpcError(GrpcCode.UNAVAILABLE, `etcd stream failed: ${err.message}`, { cause: err })) })
-    stream.on('close', () => {
-      if (this.#ended) return
-      const s = this.#status
-      if (s !== undefined && s.code !== GrpcCode.OK) this.#fail(new GrpcError(s.code, s.message))
-      else if (s === undefined && stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
-        this.#fail(new GrpcError(GrpcCode.UNAVAILABLE, `etcd reset the stream (HTTP/2 error ${stream.rstCode})`))
-      } else {
-        this.#ended = true
-        this.emit('end')
+      if (buf.length === 0) return
+      chunk = buf
+    }
+    this.#parts.push(chunk)
+    this.#length += chunk.length
+    for (;;) {
+      if (this.#need < 0) {
+        if (this.#length < 5) return
+        const head = this.#take(5)
+        if (head[0] !== 0) throw new GrpcError(GrpcCode.INTERNAL, 'etcd sent a compressed message, which was not offered')
+        this.#need = head.readUInt32BE(1)
       }
-    })
+      if (this.#length < this.#need) return
+      const msg = this.#take(this.#need)
+      this.#need = -1
+      out(msg)
+    }
   }
 
+  /** The first `n` buffered bytes, as one buffer. */
+  #take (n: number): Buffer {
+    const all = this.#parts.length === 1 ? this.#parts[0] as Buffer : Buffer.concat(this.#parts, this.#length)
+    const out = all.subarray(0, n)
+    const rest = all.subarray(n)
+    this.#parts = rest.length > 0 ? [rest] : []
+    this.#length = rest.length
+    return out
+  }
+
+  get empty (): boolean { return this.#length === 0 && this.#need < 0 }
+}
+
+/** A bidirectional gRPC stream of raw messages (the Watch RPC): 'message', then 'error' or 'end'. */
+export class GrpcStream extends EventEmitter {
+  #stream: H2Stream | undefined
+  #ended = false
+  readonly #deframer = new Deframer()
+  #status: Status | undefined
+
+  /** The handlers for the H2 stream this object is attached to. */
+  readonly handlers: StreamHandlers = {
+    onHeaders: (headers, end) => {
+      this.#status = statusOf(headers) ?? this.#status
+      if (end) this.#finish()
+    },
+    onData: (data, end) => {
+      if (this.#ended) return
+      try {
+        this.#deframer.push(data, (msg) => { if (!this.#ended) this.emit('message', msg) })
+      } catch (err) {
+        this.#fail(err as GrpcError)
+        return
+      }
+      if (end) this.#finish()
+    },
+    onClose: (err) => { this.#fail(new GrpcError(GrpcCode.UNAVAILABLE, `etcd stream failed: ${err.message}`, { cause: err })) }
+  }
+
+  attach (stream: H2Stream): void { this.#stream = stream }
+
   write (msg: Buffer): void {
-    if (this.#ended || this.#stream.destroyed) return
-    this.#stream.write(msg)
+    if (this.#ended) return
+    this.#stream?.write(msg, false)
   }
 
   /** Ends the stream from this side; nothing more is emitted. */
   cancel (): void {
+    if (this.#ended) return
     this.#ended = true
-    if (!this.#stream.destroyed) this.#stream.close(http2.constants.NGHTTP2_CANCEL)
+    this.#stream?.cancel()
+  }
+
+  #finish (): void {
+    if (this.#ended) return
+    const s = this.#status
+    if (s !== undefined && s.code !== GrpcCode.OK) { this.#fail(new GrpcError(s.code, s.message)); return }
+    if (s === undefined) { this.#fail(new GrpcError(GrpcCode.UNAVAILABLE, 'etcd ended the stream without a status')); return }
+    this.#ended = true
+    this.emit('end')
   }
 
   #fail (err: GrpcError): void {
     if (this.#ended) return
     this.#ended = true
-    if (!this.#stream.destroyed) this.#stream.close(http2.constants.NGHTTP2_CANCEL)
+    this.#stream?.cancel()
     this.emit('error', err)
   }
 }
 
+/** One endpoint: an HTTP/2 connection made on first use and again after it closes. */
 export class GrpcChannel {
   readonly #init: ChannelInit
+  readonly #url: string
+  readonly #scheme: string
   readonly #authority: string
-  #session: http2.ClientHttp2Session | undefined
-  #connecting: Promise<http2.ClientHttp2Session> | undefined
-  /** The session being opened, so close() can end it too. */
-  #opening: http2.ClientHttp2Session | undefined
+  /** Request header blocks by path (without grpc-timeout), encoded once. */
+  readonly #blocks = new Map<string, Buffer>()
+  #conn: H2Connection | undefined
+  #connecting: Promise<H2Connection> | undefined
   #closed = false
 
   constructor (init: ChannelInit) {
     this.#init = init
-    this.#authority = init.url.replace(/\/$/, '')
-    if (!/^https?:\/\//.test(this.#authority)) this.#authority = (init.tls !== undefined ? 'https://' : 'http://') + this.#authority
+    let url = init.url.replace(/\/$/, '')
+    if (!/^https?:\/\//.test(url)) url = (init.tls !== undefined ? 'https://' : 'http://') + url
+    this.#url = url
+    const u = new URL(url)
+    this.#scheme = u.protocol === 'https:' ? 'https' : 'http'
+    this.#authority = u.host
   }
 
   /** One request, one answer: the answer's message bytes. `deadline` is in ms since the epoch. */
   async unary (path: string, body: Buffer, deadline: number): Promise<Buffer> {
-    const session = this.#live() ?? await this.#connectBy(deadline)
+    const conn = this.#live() ?? await this.#connectBy(deadline)
+    if (conn.full) await conn.slot()
     return await new Promise<Buffer>((resolve, reject) => {
-      let stream: http2.ClientHttp2Stream
-      try {
-        stream = session.request({
-          [HTTP2_HEADER_METHOD]: 'POST',
-          [HTTP2_HEADER_PATH]: path,
-          [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
-          [HTTP2_HEADER_TE]: 'trailers',
-          'grpc-timeout': `${Math.max(1, Math.ceil(deadline - Date.now()))}m`
-        })
-      } catch (err) {
-        // The session closed between the check and the request: nothing was sent.
-        this.#drop(session)
-        reject(new GrpcError(GrpcCode.UNAVAILABLE, `No connection established: ${(err as Error).message}`, { notSent: true, cause: err }))
-        return
-      }
-      const chunks: Buffer[] = []
-      let status: { code: number, message: string } | undefined
+      let status: Status | undefined
+      let message: Buffer | undefined
       let settled = false
+      const deframer = new Deframer()
+      let stream: H2Stream | undefined
       // etcd gets the deadline in grpc-timeout; this one holds whatever state etcd or the network is in.
       const timer = setTimeout(() => {
         settle(new GrpcError(GrpcCode.DEADLINE_EXCEEDED, 'no answer in time'))
-        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL)
+        stream?.cancel()
       }, Math.max(0, deadline - Date.now()) + DEADLINE_SLACK_MS)
-      const settle = (err: GrpcError | undefined, out?: Buffer): void => {
+      const settle = (err: GrpcError | undefined): void => {
         if (settled) return
         settled = true
         clearTimeout(timer)
         if (err !== undefined) reject(err)
-        else resolve(out as Buffer)
+        else if (message === undefined) reject(new GrpcError(GrpcCode.INTERNAL, 'etcd answered OK without a message'))
+        else resolve(message)
       }
-      stream.on('response', (h) => { status ??= statusOf(h) })
-      stream.on('trailers', (h) => { status = statusOf(h) ?? status })
-      stream.on('data', (c: Buffer) => { chunks.push(c) })
-      stream.on('error', (err: Error) => { settle(new GrpcError(GrpcCode.UNAVAILABLE, `etcd request failed: ${err.message}`, { cause: err })) })
-      stream.on('close', () => {
-        if (status === undefined) {
-          settle(new GrpcError(GrpcCode.UNAVAILABLE, `etcd closed the request without a status${stream.rstCode !== undefined && stream.rstCode !== 0 ? ` (HTTP/2 error ${stream.rstCode})` : ''}`))
-          return
+      const end = (): void => {
+        if (status === undefined) settle(new GrpcError(GrpcCode.UNAVAILABLE, 'etcd ended the request without a status'))
+        else if (status.code !== GrpcCode.OK) settle(new GrpcError(status.code, status.message))
+        else if (!deframer.empty) settle(new GrpcError(GrpcCode.INTERNAL, 'etcd ended a message half-way'))
+        else settle(undefined)
+      }
+      const handlers: StreamHandlers = {
+        onHeaders: (headers, last) => {
+          status = statusOf(headers) ?? status
+          if (last) end()
+        },
+        onData: (data, last) => {
+          try {
+            deframer.push(data, (msg) => { message = message === undefined ? msg : Buffer.concat([message, msg]) })
+          } catch (err) {
+            settle(err as GrpcError)
+            stream?.cancel()
+            return
+          }
+          if (last) end()
+        },
+        onClose: (err) => {
+          settle(new GrpcError(GrpcCode.UNAVAILABLE, `etcd request failed: ${err.message}`, { notSent: err.unprocessed, cause: err }))
         }
-        if (status.code !== GrpcCode.OK) { settle(new GrpcError(status.code, status.message)); return }
-        const buf = chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks)
-        if (buf.length < 5 || buf[0] !== 0 || buf.readUInt32BE(1) !== buf.length - 5) {
-          settle(new GrpcError(GrpcCode.INTERNAL, `etcd answered with a malformed gRPC message (${buf.length} bytes)`))
-          return
-        }
-        settle(undefined, buf.subarray(5))
-      })
-      stream.end(body)
+      }
+      try {
+        stream = conn.request(this.#block(path, deadline), handlers, false)
+      } catch (err) {
+        // The connection closed before the request could start: nothing was sent.
+        settle(new GrpcError(GrpcCode.UNAVAILABLE, `No connection established: ${(err as Error).message}`, { notSent: true, cause: err }))
+        return
+      }
+      stream.write(body, true)
     })
   }
 
   /** Opens a bidirectional stream (no deadline: it lives until cancelled or broken). */
   async stream (path: string): Promise<GrpcStream> {
-    const session = this.#live() ?? await this.#connect()
+    const conn = this.#live() ?? await this.#connectBy(Date.now() + (this.#init.connectTimeoutMs ?? 10_000))
+    if (conn.full) await conn.slot()
+    const g = new GrpcStream()
     try {
-      return new GrpcStream(session.request({
-        [HTTP2_HEADER_METHOD]: 'POST',
-        [HTTP2_HEADER_PATH]: path,
-        [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
-        [HTTP2_HEADER_TE]: 'trailers'
-      }))
+      g.attach(conn.request(this.#block(path, undefined), g.handlers, false))
     } catch (err) {
-      this.#drop(session)
       throw new GrpcError(GrpcCode.UNAVAILABLE, `No connection established: ${(err as Error).message}`, { notSent: true, cause: err })
     }
+    return g
   }
 
   close (): void {
     this.#closed = true
-    this.#session?.destroy()
-    this.#session = undefined
-    this.#opening?.destroy()
+    this.#conn?.close()
+    this.#conn = undefined
   }
 
-  #live (): http2.ClientHttp2Session | undefined {
-    const s = this.#session
-    return s !== undefined && !s.closed && !s.destroyed ? s : undefined
+  #block (path: string, deadline: number | undefined): Buffer {
+    let base = this.#blocks.get(path)
+    if (base === undefined) {
+      base = encodeHeaders([
+        [':method', 'POST'], [':scheme', this.#scheme], [':path', path], [':authority', this.#authority],
+        ['content-type', 'application/grpc'], ['te', 'trailers']
+      ])
+      this.#blocks.set(path, base)
+    }
+    if (deadline === undefined) return base
+    return Buffer.concat([base, encodeHeaders([['grpc-timeout', `${Math.max(1, Math.ceil(deadline - Date.now()))}m`]])])
   }
 
-  #drop (s: http2.ClientHttp2Session): void {
-    if (this.#session === s) this.#session = undefined
-    if (!s.destroyed) s.destroy()
+  #live (): H2Connection | undefined {
+    const c = this.#conn
+    return c !== undefined && !c.closed ? c : undefined
   }
 
-  /** A session, or a DEADLINE_EXCEEDED (nothing sent) if none is up by `deadline`. */
-  async #connectBy (deadline: number): Promise<http2.ClientHttp2Session> {
+  /** A connection, or a DEADLINE_EXCEEDED (nothing sent) if none is up by `deadline`. */
+  async #connectBy (deadline: number): Promise<H2Connection> {
     let timer: NodeJS.Timeout | undefined
     try {
       return await Promise.race([
         this.#connect(),
         new Promise<never>((resolve, reject) => {
-          timer = setTimeout(() => { reject(new GrpcError(GrpcCode.DEADLINE_EXCEEDED, `No connection established to ${this.#authority} in time`, { notSent: true })) }, Math.max(0, deadline - Date.now()))
+          timer = setTimeout(() => { reject(new GrpcError(GrpcCode.DEADLINE_EXCEEDED, `No connection established to ${this.#url} in time`, { notSent: true })) }, Math.max(0, deadline - Date.now()))
         })
       ])
     } finally {
@@ -243,70 +308,56 @@ export class GrpcChannel {
     }
   }
 
-  async #connect (): Promise<http2.ClientHttp2Session> {
+  async #connect (): Promise<H2Connection> {
     if (this.#closed) throw new GrpcError(GrpcCode.UNAVAILABLE, 'No connection established: the client is closed', { notSent: true })
-    this.#connecting ??= new Promise<http2.ClientHttp2Session>((resolve, reject) => {
-      const tls = this.#init.tls
-      const s = http2.connect(this.#authority, {
-        settings: { initialWindowSize: STREAM_WINDOW },
-        maxSessionMemory: 256,
-        ...(tls !== undefined ? { ca: tls.ca, ...(tls.cert !== undefined ? { cert: tls.cert } : {}), ...(tls.key !== undefined ? { key: tls.key } : {}), ALPNProtocols: ['h2'] } : {})
-      })
-      this.#opening = s
-      const timer = setTimeout(() => { s.destroy(new Error(`no connection within ${this.#init.connectTimeoutMs ?? 10_000} ms`)) }, this.#init.connectTimeoutMs ?? 10_000)
-      let done = false
-      const failed = (err: Error): void => {
-        if (done) return
-        done = true
-        clearTimeout(timer)
-        this.#connecting = undefined
-        this.#opening = undefined
-        s.destroy()
-        reject(new GrpcError(GrpcCode.UNAVAILABLE, `No connection established to ${this.#authority}: ${err.message}`, { notSent: true, cause: err }))
-      }
-      const closed = (): void => { failed(new Error('the connection closed')) }
-      s.once('error', failed)
-      s.once('close', closed)
-      s.once('connect', () => {
-        clearTimeout(timer)
-        s.off('error', failed)
-        s.off('close', closed)
-        this.#connecting = undefined
-        this.#opening = undefined
-        if (this.#closed) { failed(new Error('the client is closed')); return }
-        done = true
-        s.setLocalWindowSize(SESSION_WINDOW)
-        this.#session = s
-        // Errors after the connection are seen by the streams in flight; the session is just dropped.
-        s.on('error', () => { this.#drop(s) })
-        s.on('goaway', () => { if (this.#session === s) this.#session = undefined })
-        s.on('close', () => { clearInterval(keepalive); if (this.#session === s) this.#session = undefined })
+    this.#connecting ??= (async () => {
+      try {
+        const c = await H2Connection.connect({ url: this.#url, ...(this.#init.tls !== undefined ? { tls: this.#init.tls } : {}), timeoutMs: this.#init.connectTimeoutMs ?? 10_000 })
+        if (this.#closed) {
+          c.close()
+          throw new GrpcError(GrpcCode.UNAVAILABLE, 'No connection established: the client is closed', { notSent: true })
+        }
+        this.#conn = c
         const keepalive = setInterval(() => {
-          const silent = setTimeout(() => { this.#drop(s) }, this.#init.keepaliveTimeoutMs ?? 10_000)
+          const silent = setTimeout(() => { c.close() }, this.#init.keepaliveTimeoutMs ?? 10_000)
           silent.unref()
-          try {
-            s.ping(() => { clearTimeout(silent) })
-          } catch {
-            clearTimeout(silent)
-            this.#drop(s)
-          }
+          c.ping().then(() => { clearTimeout(silent) }, () => { clearTimeout(silent) })
         }, this.#init.keepaliveMs ?? 30_000)
         keepalive.unref()
-        resolve(s)
-      })
-    })
+        c.onClose = () => {
+          clearInterval(keepalive)
+          if (this.#conn === c) this.#conn = undefined
+        }
+        return c
+      } catch (err) {
+        if (err instanceof GrpcError) throw err
+        throw new GrpcError(GrpcCode.UNAVAILABLE, `No connection established to ${this.#url}: ${(err as Error).message}`, { notSent: true, cause: err })
+      } finally {
+        this.#connecting = undefined
+      }
+    })()
     return await this.#connecting
   }
 }
 
 /** The gRPC status of a header block, if it has one. */
-function statusOf (h: http2.IncomingHttpHeaders): { code: number, message: string } | undefined {
-  const raw = h['grpc-status']
-  if (raw === undefined) return undefined
+function statusOf (headers: Header[]): Status | undefined {
+  let raw: string | undefined
+  let message = ''
+  let httpStatus: string | undefined
+  for (const [k, v] of headers) {
+    if (k === 'grpc-status') raw = v
+    else if (k === 'grpc-message') message = v
+    else if (k === ':status') httpStatus = v
+  }
+  if (raw === undefined) {
+    // Not gRPC's answer at all (a proxy, or a plain HTTP/2 server): no status will follow.
+    if (httpStatus !== undefined && httpStatus !== '200') return { code: GrpcCode.UNAVAILABLE, message: `etcd answered HTTP ${httpStatus}` }
+    return undefined
+  }
   const code = Number(raw)
-  let message = String(h['grpc-message'] ?? '')
   try { message = decodeURIComponent(message) } catch { /* not percent-encoded after all */ }
-  return { code: Number.isInteger(code) ? code : GrpcCode.UNKNOWN, message: message === '' ? `gRPC status ${String(raw)}` : message }
+  return { code: Number.isInteger(code) ? code : GrpcCode.UNKNOWN, message: message === '' ? `gRPC status ${raw}` : message }
 }
 
 /** etcd's KV, Lease and Watch services on one endpoint, in etcd-proto.ts's shapes. */
