@@ -121,6 +121,8 @@ export class H2Connection {
   /** Stream IDs above this were not processed by the server (GOAWAY); none may start. */
   #goaway = false
   #pings: Array<() => void> = []
+  /** Places promised to woken slot() callers, not yet taken by their request(). */
+  #reserved = 0
   onClose: ((err: H2Error) => void) | undefined
 
   private constructor (socket: net.Socket) {
@@ -198,6 +200,7 @@ export class H2Connection {
 
   /** Opens a stream with a header block (encodeHeaders); data follows with write(). */
   request (headerBlock: Buffer, handlers: StreamHandlers, endStream: boolean): H2Stream {
+    if (this.#reserved > 0) this.#reserved--
     if (this.#closed !== undefined) throw this.#closed
     if (this.#goaway) throw new H2Error('the server is going away', true)
     if (this.#nextId > MAX_WINDOW) {
@@ -217,13 +220,15 @@ export class H2Connection {
   }
 
   /** Whether a new stream must wait for the server's SETTINGS_MAX_CONCURRENT_STREAMS (see slot()). */
-  get full (): boolean { return this.#streams.size >= this.#peerMaxStreams }
+  get full (): boolean { return this.#streams.size + this.#reserved >= this.#peerMaxStreams }
 
-  /** Waits until a new stream fits within the server's SETTINGS_MAX_CONCURRENT_STREAMS. */
+  /**
+   * Waits until a new stream fits within the server's SETTINGS_MAX_CONCURRENT_STREAMS,
+   * and holds that place for the caller's next request().
+   */
   async slot (): Promise<void> {
-    while (this.#closed === undefined && this.#streams.size >= this.#peerMaxStreams) {
-      await new Promise<void>((resolve) => { this.#waiting.push(resolve) })
-    }
+    if (!this.full) { this.#reserved++; return }
+    await new Promise<void>((resolve) => { this.#waiting.push(resolve) })
   }
 
   /** A PING; resolves on its ACK. */
@@ -310,8 +315,12 @@ export class H2Connection {
     this.#released()
   }
 
+  /** Wakes as many waiting requests as there are free places, each holding its place (slot()). */
   #released (): void {
-    while (this.#waiting.length > 0 && this.#streams.size < this.#peerMaxStreams) (this.#waiting.shift() as () => void)()
+    while (this.#waiting.length > 0 && !this.full) {
+      this.#reserved++
+      ;(this.#waiting.shift() as () => void)()
+    }
   }
 
   // ---- reading ------------------------------------------------------------------------------------------------------
