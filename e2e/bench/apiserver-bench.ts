@@ -13,6 +13,7 @@
  * Issue 3's targets: embedded >= 3000 creates/s with p99 < 50 ms and < 200 MB with 10k pods; etcd >= 0.5x its ceiling.
  */
 import * as fs from 'node:fs'
+import * as net from 'node:net'
 import * as https from 'node:https'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -35,9 +36,29 @@ const WATCH_EVENTS = 1000
 
 interface Server { child: ChildProcess, dir: string, port: number, token: string, ca: string, agent: https.Agent }
 
+/** A port free right now (the kernel's pick); the server may still lose it to someone else, hence startServer's retries. */
+async function freePort (): Promise<number> {
+  const srv = net.createServer()
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()))
+  const port = (srv.address() as net.AddressInfo).port
+  await new Promise<void>((resolve) => srv.close(() => resolve()))
+  return port
+}
+
 async function startServer (backend: 'embedded' | 'etcd', etcd: Etcd | undefined): Promise<Server> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(backend, etcd)
+    } catch (err) {
+      if (attempt >= 3) throw err
+      process.stderr.write(`${String(err)}; trying again on another port\n`)
+    }
+  }
+}
+
+async function startServerOnce (backend: 'embedded' | 'etcd', etcd: Etcd | undefined): Promise<Server> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-api-bench-'))
-  const port = 21000 + Math.floor(Math.random() * 20000)
+  const port = await freePort()
   const args = ['apiserver', '--data-dir', dir, '--bind-address', '127.0.0.1', '--secure-port', String(port), '--log-level', 'warn', '--etcd-compaction-interval', '0']
   if (etcd !== undefined) args.push('--etcd-servers', etcd.endpoint)
   // BENCH_APISERVER_NODE_ARGS passes node flags (e.g. --cpu-prof) to the server.
@@ -45,7 +66,11 @@ async function startServer (backend: 'embedded' | 'etcd', etcd: Etcd | undefined
   const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin', 'weft'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] })
   const until = Date.now() + 30_000
   while (!fs.existsSync(path.join(dir, 'admin.kubeconfig'))) {
-    if (Date.now() > until || child.exitCode !== null) throw new Error(`${backend} apiserver did not start`)
+    if (Date.now() > until || child.exitCode !== null) {
+      child.kill('SIGKILL')
+      fs.rmSync(dir, { recursive: true, force: true })
+      throw new Error(`${backend} apiserver did not start`)
+    }
     await new Promise((r) => setTimeout(r, 100))
   }
   const token = (fs.readFileSync(path.join(dir, 'tokens.csv'), 'utf8').split(',')[0] as string).trim()
