@@ -22,7 +22,12 @@ export interface IpvsRenderConfig {
   scheduler?: string
 }
 
-export interface VirtualServer { service: IpvsService, dests: Map<string, IpvsDest> }
+export interface VirtualServer {
+  service: IpvsService
+  dests: Map<string, IpvsDest>
+  /** The Service (`ns/name`) it serves: what a sync counts as written when this virtual server changes. */
+  owner: string
+}
 
 export interface IpvsDesired {
   /** `proto/address/port` → virtual server. */
@@ -64,7 +69,7 @@ export function ipvsDesired (services: Iterable<readonly ServicePortInfo[]>, cfg
         }
         const dests = new Map<string, IpvsDest>()
         for (const ep of eps) dests.set(hostPort(ep.ip, ep.port), { address: ep.ip, port: ep.port, weight: 1, fwdMethod: FWD_MASQ, activeConns: 0, inactConns: 0 })
-        into.virtualServers.set(vsKey(service), { service, dests })
+        into.virtualServers.set(vsKey(service), { service, dests, owner: sp.service })
       }
       const pp = `${sp.protocol}:${sp.port}`
       into.addresses.add(sp.clusterIP)
