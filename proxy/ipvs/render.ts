@@ -57,7 +57,9 @@ export function ipvsDesired (services: Iterable<readonly ServicePortInfo[]>, cfg
     for (const sp of ports) {
       const cat = categorizeEndpoints(sp)
       const internal = sp.internalPolicyLocal ? cat.localEndpoints : cat.clusterEndpoints
-      // externalTrafficPolicy Local: only local endpoints (kube-proxy falls back to all for in-cluster clients, #97081; not here).
+      // Local policies: only local endpoints, for in-cluster and external clients alike (one virtual server serves
+      // both); none means an empty virtual server, which IPVS answers with ICMP port unreachable. kube-proxy falls
+      // back to every endpoint when there is no local one (#97081, both policies); weft does not (docs/proxy.md).
       const external = sp.externalPolicyLocal ? cat.localEndpoints : cat.clusterEndpoints
       const vs = (address: string, port: number, eps: readonly EndpointInfo[]): void => {
         const service: IpvsService = {
