@@ -72,6 +72,25 @@ test('a partial sync writes only the ipset changes; the iptables text is rewritt
   t.false(k.ipset.dump().includes('172.30.0.41'))
 })
 
+test('servicesWritten counts the Services whose virtual or real servers a sync changed, not every virtual server', (t) => {
+  // It used to report every virtual server of the node on every sync (17 for the compliance fixture, even for a no-op).
+  const { services, slices } = complianceObjects()
+  const tr = trackerWith(services, slices)
+  const k = kit()
+  const p = ipvsProxier(init4, k)
+  // The first sync writes every service (svc1…svc9).
+  t.is(p.sync(stateOf(tr, 4), 'full').servicesWritten, 9)
+  t.is(p.sync(stateOf(tr, 4), new Set()).servicesWritten, 0)
+  // svc4 loses an endpoint: two virtual servers change (ClusterIP and externalIP), one Service.
+  tr.event({ type: 'MODIFIED', kind: 'EndpointSlice', object: slice('ns4', 'svc4', [{ ip: '10.180.0.4' }]) })
+  t.is(p.sync(stateOf(tr, 4), tr.checkout().changed).servicesWritten, 1)
+  // svc3 deleted: its virtual servers go, and that is one Service written.
+  tr.event({ type: 'DELETED', kind: 'Service', object: services[2]! })
+  t.is(p.sync(stateOf(tr, 4), tr.checkout().changed).servicesWritten, 1)
+  // A full resync with nothing to change writes nothing.
+  t.is(p.sync(stateOf(tr, 4), 'full').servicesWritten, 0)
+})
+
 test('graceful termination: removed TCP real servers with connections go to weight 0 and are deleted once idle; UDP ones at once', (t) => {
   const k = kit()
   const tcpSvc = svc('ns1', 'web', { clusterIP: '172.30.0.41' })

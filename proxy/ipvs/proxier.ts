@@ -134,6 +134,9 @@ export function ipvsProxier (init: IpvsProxierInit, deps: IpvsProxierDeps): Ipvs
       let computeMs = 0
       let bytes = 0
       let want: IpvsDesired
+      // Services whose virtual or real servers this sync added, changed or deleted (IPVS mode recomputes every
+      // service and diffs it against the kernel, so this is the work done, not the tracker's changed set).
+      const written = new Set<string>()
       try {
         const nodeIPs = init.nodeIPs ?? localNodeIPs(deps.netlink, family)
           .filter((a) => init.nodePortCIDRs === undefined || init.nodePortCIDRs.some((c) => ip.contains(ip.parseCidr(c), a)))
@@ -170,21 +173,42 @@ export function ipvsProxier (init: IpvsProxierInit, deps: IpvsProxierDeps): Ipvs
         const kernel = new Map(deps.ipvs.services().filter((s) => s.family === family).map((s) => [vsKey(s), s]))
         for (const [key, vs] of want.virtualServers) {
           const cur = kernel.get(key)
-          if (cur === undefined) deps.ipvs.addService(vs.service)
-          else if (cur.scheduler !== vs.service.scheduler || cur.flags !== vs.service.flags || cur.timeout !== vs.service.timeout) deps.ipvs.updateService(vs.service)
+          const touch = (): void => { written.add(vs.owner) }
+          if (cur === undefined) {
+            deps.ipvs.addService(vs.service)
+            touch()
+          } else if (cur.scheduler !== vs.service.scheduler || cur.flags !== vs.service.flags || cur.timeout !== vs.service.timeout) {
+            deps.ipvs.updateService(vs.service)
+            touch()
+          }
           const have = new Map((cur === undefined ? [] : deps.ipvs.dests(vs.service)).map((d) => [destKey(d), d]))
           for (const [k, d] of vs.dests) {
             const h = have.get(k)
-            if (h === undefined) deps.ipvs.addDest(vs.service, d)
-            else if (h.weight !== d.weight) deps.ipvs.updateDest(vs.service, d) // back from graceful termination, or after a restart (#92019)
+            if (h === undefined) {
+              deps.ipvs.addDest(vs.service, d)
+              touch()
+            } else if (h.weight !== d.weight) {
+              deps.ipvs.updateDest(vs.service, d) // back from graceful termination, or after a restart (#92019)
+              touch()
+            }
           }
           for (const [k, h] of have) {
             if (vs.dests.has(k)) continue
-            if (vs.service.protocol !== 'tcp' || h.activeConns + h.inactConns === 0) deps.ipvs.deleteDest(vs.service, h)
-            else if (h.weight !== 0) deps.ipvs.updateDest(vs.service, { ...h, weight: 0 })
+            if (vs.service.protocol !== 'tcp' || h.activeConns + h.inactConns === 0) {
+              deps.ipvs.deleteDest(vs.service, h)
+              touch()
+            } else if (h.weight !== 0) {
+              deps.ipvs.updateDest(vs.service, { ...h, weight: 0 })
+              touch()
+            }
           }
         }
-        for (const [key, s] of kernel) if (!want.virtualServers.has(key) && ours(s)) deps.ipvs.deleteService(s)
+        for (const [key, s] of kernel) {
+          if (want.virtualServers.has(key) || !ours(s)) continue
+          deps.ipvs.deleteService(s)
+          const owner = desired.virtualServers.get(key)?.owner
+          if (owner !== undefined) written.add(owner)
+        }
         // 6. addresses no longer wanted
         for (const a of bound) if (!want.addresses.has(a)) deps.netlink.deleteAddress(dummy, `${a}/${hostLen(family)}`)
       } catch (e) {
@@ -196,7 +220,7 @@ export function ipvsProxier (init: IpvsProxierInit, deps: IpvsProxierDeps): Ipvs
       }
       needFull = false
       desired = want
-      return { family, full, computeMs, applyMs: now() - applyStart, bytes, servicesWritten: want.virtualServers.size }
+      return { family, full, computeMs, applyMs: now() - applyStart, bytes, servicesWritten: written.size }
     },
     cleanup () {
       const last = desired

@@ -22,7 +22,12 @@ export interface IpvsRenderConfig {
   scheduler?: string
 }
 
-export interface VirtualServer { service: IpvsService, dests: Map<string, IpvsDest> }
+export interface VirtualServer {
+  service: IpvsService
+  dests: Map<string, IpvsDest>
+  /** The Service (`ns/name`) it serves: what a sync counts as written when this virtual server changes. */
+  owner: string
+}
 
 export interface IpvsDesired {
   /** `proto/address/port` → virtual server. */
@@ -52,7 +57,9 @@ export function ipvsDesired (services: Iterable<readonly ServicePortInfo[]>, cfg
     for (const sp of ports) {
       const cat = categorizeEndpoints(sp)
       const internal = sp.internalPolicyLocal ? cat.localEndpoints : cat.clusterEndpoints
-      // externalTrafficPolicy Local: only local endpoints (kube-proxy falls back to all for in-cluster clients, #97081; not here).
+      // Local policies: only local endpoints, for in-cluster and external clients alike (one virtual server serves
+      // both); none means an empty virtual server, which IPVS answers with ICMP port unreachable. kube-proxy falls
+      // back to every endpoint when there is no local one (#97081, both policies); weft does not (docs/proxy.md).
       const external = sp.externalPolicyLocal ? cat.localEndpoints : cat.clusterEndpoints
       const vs = (address: string, port: number, eps: readonly EndpointInfo[]): void => {
         const service: IpvsService = {
@@ -64,7 +71,7 @@ export function ipvsDesired (services: Iterable<readonly ServicePortInfo[]>, cfg
         }
         const dests = new Map<string, IpvsDest>()
         for (const ep of eps) dests.set(hostPort(ep.ip, ep.port), { address: ep.ip, port: ep.port, weight: 1, fwdMethod: FWD_MASQ, activeConns: 0, inactConns: 0 })
-        into.virtualServers.set(vsKey(service), { service, dests })
+        into.virtualServers.set(vsKey(service), { service, dests, owner: sp.service })
       }
       const pp = `${sp.protocol}:${sp.port}`
       into.addresses.add(sp.clusterIP)

@@ -20,7 +20,10 @@ export interface Packet {
 }
 
 export interface TraceResult {
-  /** `ip:port[, ip:port…]`, `REJECT`, `DROP`, or `''` (not touched). */
+  /**
+   * `ip:port[, ip:port…]`, `REJECT`, `DROP`, or `''` (not touched); the IPVS
+   * tracer also `LOCAL`: accepted by the node on a kube-ipvs0 address.
+   */
   output: string
   masq: boolean
 }
@@ -30,7 +33,7 @@ export interface TraceNode {
   nodeIPs: readonly string[]
 }
 
-function inCidr (addr: string, cidr: string): boolean {
+export function inCidr (addr: string, cidr: string): boolean {
   const [net = '', lenText] = cidr.split('/')
   if (isIP(net) !== isIP(addr) || isIP(addr) === 0) return false
   const bits = isIP(addr) === 4 ? 32 : 128
@@ -40,7 +43,7 @@ function inCidr (addr: string, cidr: string): boolean {
 }
 
 const isLoopback = (a: string): boolean => inCidr(a, '127.0.0.0/8') || a === '::1'
-const isLocal = (a: string, node: TraceNode): boolean => isLoopback(a) || node.nodeIPs.some((n) => ipUtil.canonical(n) === ipUtil.canonical(a))
+export const isLocal = (a: string, node: TraceNode): boolean => isLoopback(a) || node.nodeIPs.some((n) => ipUtil.canonical(n) === ipUtil.canonical(a))
 
 // ---------------------------------------------------------------------------
 // nftables
@@ -193,9 +196,38 @@ export function traceNft (nft: FakeProxyNft, family: 'ip' | 'ip6', pkt: Packet, 
 // ---------------------------------------------------------------------------
 // iptables
 
-interface IptCtx { tables: Map<string, Map<string, string[][]>>, pkt: Packet, node: TraceNode, masq: boolean, outs: string[], verdict: string | undefined }
+/**
+ * How `-m set --match-set NAME DIRS` is answered: whether the packet's
+ * fields, picked by DIRS (`dst,dst,src`…), are a member of set NAME. Only
+ * the IPVS tracer gives one; without it a rule matching a set cannot be traced.
+ */
+export type IpsetMatch = (name: string, dirs: string, pkt: Packet) => boolean
+
+/**
+ * One packet's state while it walks iptables chains. `mark` undefined: the
+ * iptables-mode tracer, which models masquerading by KUBE-MARK-MASQ being
+ * reached and never evaluates `-m mark`; a number: the fwmark is modelled
+ * (MARK targets change it, `-m mark` reads it) so that nat POSTROUTING can
+ * be traced as the kernel runs it.
+ */
+export interface IptCtx {
+  tables: ReadonlyMap<string, ReadonlyMap<string, string[][]>>
+  pkt: Packet
+  node: TraceNode
+  masq: boolean
+  outs: string[]
+  verdict: string | undefined
+  mark?: number
+  ipset?: IpsetMatch
+}
 
 const terminal = new Set(['ACCEPT', 'DROP', 'REJECT', 'DNAT', 'MASQUERADE'])
+
+/** `0x4000/0x4000` (or a bare value, mask all ones) as numbers. */
+function markArg (s: string): [number, number] {
+  const [v = '0', m] = s.split('/')
+  return [Number(v) >>> 0, m === undefined ? 0xffffffff : Number(m) >>> 0]
+}
 
 function iptMatches (ctx: IptCtx, rule: string[]): boolean {
   const { pkt } = ctx
@@ -213,7 +245,20 @@ function iptMatches (ctx: IptCtx, rule: string[]): boolean {
       case '--dst-type': ok = val === 'LOCAL' ? isLocal(pkt.dst, ctx.node) : false; i++; break
       case '--src-type': ok = val === 'LOCAL' ? isLocal(pkt.src, ctx.node) : false; i++; break
       case '--ctstate': ok = val.split(',').includes('NEW'); i++; break
-      case '--rcheck': case '--mark': return false // state we do not model
+      case '--match-set': {
+        if (ctx.ipset === undefined) throw new Error(`trace: cannot interpret ${rule.join(' ')} (no ipsets given)`)
+        ok = ctx.ipset(val, rule[i + 2] ?? '', pkt)
+        i += 2
+        break
+      }
+      case '--mark': {
+        if (ctx.mark === undefined) return false // state the iptables-mode tracer does not model
+        const [v, m] = markArg(val)
+        ok = ((ctx.mark & m) >>> 0) === v
+        i++
+        break
+      }
+      case '--rcheck': return false // state we do not model
       case '-j': case '-g': return true
       default: ok = undefined
     }
@@ -222,7 +267,8 @@ function iptMatches (ctx: IptCtx, rule: string[]): boolean {
   return true
 }
 
-function iptChain (ctx: IptCtx, table: string, chain: string, depth = 0): 'return' | 'done' {
+/** Runs one chain of one table for ctx's packet: 'done' when a terminal target ended the walk. */
+export function iptChain (ctx: IptCtx, table: string, chain: string, depth = 0): 'return' | 'done' {
   if (depth > 32) throw new Error(`chain loop at ${chain}`)
   const rules = ctx.tables.get(table)?.get(chain) ?? []
   for (const rule of rules) {
@@ -230,7 +276,7 @@ function iptChain (ctx: IptCtx, table: string, chain: string, depth = 0): 'retur
     const j = rule.indexOf('-j')
     const target = j < 0 ? undefined : rule[j + 1]
     if (target === undefined) continue
-    if (target === 'KUBE-MARK-MASQ') { ctx.masq = true; continue }
+    if (target === 'KUBE-MARK-MASQ' && ctx.mark === undefined) { ctx.masq = true; continue }
     if (target === 'DNAT') {
       const d = rule[rule.indexOf('--to-destination') + 1] as string
       ctx.outs.push(d)
@@ -238,7 +284,17 @@ function iptChain (ctx: IptCtx, table: string, chain: string, depth = 0): 'retur
     }
     if (target === 'DROP' || target === 'REJECT') { ctx.verdict = target; return 'done' }
     if (target === 'RETURN') return 'return'
-    if (target === 'ACCEPT' || target === 'MASQUERADE' || target === 'MARK') { if (terminal.has(target)) return 'done'; continue }
+    if (target === 'MARK') {
+      const x = rule.indexOf('--set-xmark')
+      if (ctx.mark !== undefined && x >= 0) {
+        // The kernel's xt_MARK: mark = (mark & ~mask) ^ value.
+        const [v, m] = markArg(rule[x + 1] ?? '')
+        ctx.mark = ((ctx.mark & ~m) ^ v) >>> 0
+      }
+      continue
+    }
+    if (target === 'MASQUERADE') { ctx.masq = true; return 'done' }
+    if (target === 'ACCEPT') { if (terminal.has(target)) return 'done'; continue }
     const probabilistic = rule.includes('--probability')
     const r = iptChain(ctx, table, target, depth + 1)
     // A rule taken with a probability does not end the caller: the next rules are the other choices.
@@ -247,10 +303,16 @@ function iptChain (ctx: IptCtx, table: string, chain: string, depth = 0): 'retur
   return 'return'
 }
 
-/** Traces a packet through iptables-save text of the nat and filter tables (kube-proxy's tracePacket). */
-export function traceIptables (saveText: string, pkt: Packet, node: TraceNode): TraceResult {
+/** The rules of iptables-save text, per table and chain. */
+export function iptablesTables (saveText: string): Map<string, Map<string, string[][]>> {
   const tables = new Map<string, Map<string, string[][]>>()
   for (const [name, t] of parseSave(saveText)) tables.set(name, t.rules)
+  return tables
+}
+
+/** Traces a packet through iptables-save text of the nat and filter tables (kube-proxy's tracePacket). */
+export function traceIptables (saveText: string, pkt: Packet, node: TraceNode): TraceResult {
+  const tables = iptablesTables(saveText)
   const fromNode = isLocal(pkt.src, node)
   const ctx: IptCtx = { tables, pkt, node, masq: false, outs: [], verdict: undefined }
   iptChain(ctx, 'nat', fromNode ? 'OUTPUT' : 'PREROUTING')
@@ -262,4 +324,3 @@ export function traceIptables (saveText: string, pkt: Packet, node: TraceNode): 
   iptChain(ctx, 'filter', filterChain)
   return { output: ctx.verdict ?? '', masq: ctx.masq }
 }
-
