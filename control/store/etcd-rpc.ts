@@ -319,6 +319,9 @@ export class GrpcChannel {
         }
         this.#conn = c
         const keepalive = setInterval(() => {
+          // Only with calls open, as grpc-js without keepalive_permit_without_calls: etcd's server counts pings on an
+          // idle connection as abuse ("too_many_pings") and would end it.
+          if (c.streams === 0) return
           const silent = setTimeout(() => { c.close() }, this.#init.keepaliveTimeoutMs ?? 10_000)
           silent.unref()
           c.ping().then(() => { clearTimeout(silent) }, () => { clearTimeout(silent) })

@@ -198,6 +198,9 @@ export class H2Connection {
 
   get closed (): boolean { return this.#closed !== undefined || this.#goaway }
 
+  /** Streams open now. */
+  get streams (): number { return this.#streams.size }
+
   /** Opens a stream with a header block (encodeHeaders); data follows with write(). */
   request (headerBlock: Buffer, handlers: StreamHandlers, endStream: boolean): H2Stream {
     if (this.#reserved > 0) this.#reserved--
