@@ -35,6 +35,13 @@ export function toStoreError (err: unknown, what: string): StoreError {
   return new StoreError('CTRL_ERR_STORE_UNAVAILABLE', `etcd: ${what}: ${why} (${message})`, { cause: err })
 }
 
+/**
+ * TLS refusals that another try will not change: etcd refused our client
+ * certificate (or wanted one), or we refused etcd's. Retrying them until the
+ * deadline would only hide the reason behind a timeout.
+ */
+const TLS_REFUSED = /alert (bad certificate|unknown ca|certificate required|certificate unknown|unsupported certificate|certificate revoked|certificate expired|access denied)|self[- ]signed certificate|unable to (verify|get local issuer)|certificate has expired|Hostname\/IP does not match|ERR_TLS_CERT|wrong version number/
+
 /** etcd refused before doing anything: no leader yet, or too busy (both leave nothing behind). */
 const NOT_APPLIED = /etcdserver: (no leader|too many requests|not capable)/
 
@@ -53,6 +60,7 @@ const NOT_APPLIED = /etcdserver: (no leader|too many requests|not capable)/
 export function isRetriable (err: unknown, write: boolean): boolean {
   if (err instanceof StoreError) return false
   const message = err instanceof Error ? err.message : String(err)
+  if (TLS_REFUSED.test(message)) return false
   if (NOT_APPLIED.test(message)) return true
   if (err instanceof GrpcError && err.notSent) return true
   if (write) return false

@@ -191,6 +191,9 @@ test('etcd: reads are retried on any transient failure, writes only when etcd ce
   t.true(isRetriable(timedOut, false))
   t.false(isRetriable(compacted, false), 'an answer is not retried')
   t.false(isRetriable(new StoreError('CTRL_ERR_STORE_UNAVAILABLE', 'deadline'), false), 'our own deadline is final')
+  const refusedCert = new GrpcError(GrpcCode.UNAVAILABLE, 'No connection established to https://127.0.0.1:2379: 80FC:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate', { notSent: true })
+  t.false(isRetriable(refusedCert, false), 'a refused client certificate stays refused: fail now with the reason, not at the deadline')
+  t.false(isRetriable(new GrpcError(GrpcCode.UNAVAILABLE, 'No connection established to https://127.0.0.1:2379: self-signed certificate in certificate chain', { notSent: true }), false))
 })
 
 // ---- the store without an etcd ---------------------------------------------------------------------------------------
