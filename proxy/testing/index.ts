@@ -7,3 +7,5 @@ export { plan, svc, slice, complianceObjects, trackerWith, stateOf } from './fix
 export type { Ep } from './fixtures.js'
 export { traceIpvs, parseIpvsDump } from './trace-ipvs.js'
 export type { IpvsKernelText } from './trace-ipvs.js'
+export { unownedIptables, unownedNft, unownedIpsets, unownedLinks, ipvsIpsets, IPVS_DUMMY } from './kube-proxy-owned.js'
+export type { ProxyMode, Unowned } from './kube-proxy-owned.js'
