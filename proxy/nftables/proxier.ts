@@ -88,7 +88,7 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
       `delete table ${t}\n`,
       `add table ${t} { comment "rules for kube-proxy" ; }\n`
     ]
-    /** Per set, the pieces of its elements' texts, each element preceded by `, ` but the first. */
+    /** Per set, the pieces of its elements' texts, each element preceded by `, ` (the first one's dropped at the end). */
     const elements = new Map<string, string[]>()
     const piecesOf = (set: string): string[] => {
       let pieces = elements.get(set)
@@ -96,29 +96,32 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
       return pieces
     }
     /**
-     * One element. A value-less one several services share (a ClusterIP, a hairpin endpoint) is written once and
-     * its owners counted, once per service: `counts` is undefined for the base objects (not counted).
+     * The elements of one set, as flat `key, value` pairs from `from` to `to` in `kv`. A value-less element several
+     * services share (a ClusterIP, a hairpin endpoint) is written once and its owners counted, once per service
+     * (`owners` is undefined for the base objects: not counted).
      */
-    const element = (pieces: string[], counts: Owners | undefined, set: string, k: string, v: string): void => {
-      if (v === '') {
-        if (counts !== undefined) {
-          const owned = counts.owned.size
-          counts.owned.add(k)
-          if (counts.owned.size === owned) { counts.more.set(k, (counts.more.get(k) ?? 0) + 1); return }
+    const elementsOf = (set: string, owners: Owners | undefined, kv: readonly string[], from: number, to: number, step: number): void => {
+      const pieces = piecesOf(set)
+      const hairpin = set === HAIRPIN
+      const owned = owners?.owned
+      for (let i = from; i < to; i += step) {
+        const k = kv[i] as string
+        const v = kv[i + 1] as string
+        if (v !== '') { pieces.push(', ', k, ' : ', v); continue }
+        if (owned !== undefined) {
+          const size = owned.size
+          owned.add(k)
+          if (owned.size === size) { (owners as Owners).more.set(k, ((owners as Owners).more.get(k) ?? 0) + 1); continue }
         }
-        if (pieces.length > 0) pieces.push(', ')
-        if (set === HAIRPIN) pieces.push(k, ' . ', k)
-        else pieces.push(k)
-        return
+        if (hairpin) pieces.push(', ', k, ' . ', k)
+        else pieces.push(', ', k)
       }
-      if (pieces.length > 0) pieces.push(', ')
-      pieces.push(k, ' : ', v)
     }
     const collect = (objs: NftObjects, counted: boolean): void => {
       for (const [set, els] of objs.elements) {
-        const pieces = piecesOf(set)
-        const counts = counted ? ownersOf(nextRefs, set) : undefined
-        for (const [k, v] of els) element(pieces, counts, set, k, v)
+        const kv: string[] = []
+        for (const [k, v] of els) kv.push(k, v)
+        elementsOf(set, counted ? ownersOf(nextRefs, set) : undefined, kv, 0, kv.length, 2)
       }
     }
     const base = baseObjects(init)
@@ -137,17 +140,21 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
         continue
       }
       writePartsDecls(parts, init.family, out)
-      // Consecutive elements are mostly of one set (a service's hairpin endpoints): its pieces and counts looked up once.
+      // `set, key, value` triples, consecutive ones mostly of one set (a service's hairpin endpoints): one call per run.
       const els = parts.elements
-      let set = ''
-      let pieces: string[] = []
-      let counts: Owners | undefined
-      for (let i = 0; i < els.length; i += 3) {
-        if (els[i] !== set) { set = els[i] as string; pieces = piecesOf(set); counts = ownersOf(nextRefs, set) }
-        element(pieces, counts, set, els[i + 1] as string, els[i + 2] as string)
+      for (let i = 0; i < els.length;) {
+        const set = els[i] as string
+        let j = i + 3
+        while (j < els.length && els[j] === set) j += 3
+        elementsOf(set, ownersOf(nextRefs, set), els, i + 1, j, 3)
+        i = j
       }
     }
-    for (const [set, pieces] of elements) if (pieces.length > 0) out.push('add element ', t, ' ', set, ' { ', pieces.join(''), ' }\n')
+    for (const [set, pieces] of elements) {
+      if (pieces.length === 0) continue
+      pieces[0] = '' // the first element's separator
+      out.push('add element ', t, ' ', set, ' { ', pieces.join(''), ' }\n')
+    }
     const script = out.join('')
     const computeMs = now() - start
     const applyMs = apply(script)

@@ -163,22 +163,18 @@ export function serviceObjects (ports: readonly ServicePortInfo[], cfg: NftRende
 function dispatch (sp: ServicePortInfo, eps: readonly EndpointInfo[], f: string, rules: string[]): string[] {
   const n = eps.length
   if (sp.affinitySeconds === 0) {
-    // `meta l4proto tcp dnat to numgen random mod 2 map { 0 : 10.0.0.1 . 80, 1 : 10.0.0.2 . 80 }`
-    const words = new Array<string | number>(5 + 6 * n)
-    words[0] = 'meta l4proto '
-    words[1] = sp.protocol
-    words[2] = ' dnat to numgen random mod '
-    words[3] = n
-    words[4] = ' map { '
+    // `meta l4proto tcp dnat to numgen random mod 2 map { 0 : 10.0.0.1 . 80, 1 : 10.0.0.2 . 80 }`, joined from
+    // three pieces per endpoint: `0 : ` (kept per index), the address, and ` . 80, ` (kept while the port repeats).
+    const words = new Array<string>(3 * n + 1)
+    words[0] = `meta l4proto ${sp.protocol} dnat to numgen random mod ${n} map { `
+    let port = -1
+    let portText = ''
     for (let i = 0; i < n; i++) {
       const ep = eps[i] as EndpointInfo
-      const w = 5 + 6 * i
-      words[w] = i
-      words[w + 1] = ' : '
-      words[w + 2] = ep.ip
-      words[w + 3] = ' . '
-      words[w + 4] = ep.port
-      words[w + 5] = i < n - 1 ? ', ' : ' }'
+      if (ep.port !== port) { port = ep.port; portText = ` . ${port}, ` }
+      words[1 + 3 * i] = indexText(i)
+      words[2 + 3 * i] = ep.ip
+      words[3 + 3 * i] = i < n - 1 ? portText : ` . ${port} }`
     }
     rules.push(words.join(''))
     return rules
@@ -189,14 +185,16 @@ function dispatch (sp: ServicePortInfo, eps: readonly EndpointInfo[], f: string,
   return rules
 }
 
-/** Whether the addresses of `eps` are distinct (and the list sorted by endpoint text, as the model keeps it). */
+/** `0 : `, `1 : `, …: the map keys of `dispatch`, made once per index. */
+const indexTexts: string[] = []
+const indexText = (i: number): string => indexTexts[i] ?? (indexTexts[i] = `${i} : `)
+
+/**
+ * Whether the addresses of `eps` are distinct. The model keeps endpoints sorted by `ip:port` text, one per ip:port
+ * (`ServicePortInfo.endpoints`), so the endpoints of one address are adjacent: comparing neighbours is enough.
+ */
 function distinctAddresses (eps: readonly EndpointInfo[]): boolean {
-  for (let i = 1; i < eps.length; i++) {
-    const a = eps[i - 1] as EndpointInfo
-    const b = eps[i] as EndpointInfo
-    // Sorted by `ip:port` text, the endpoints of one address are adjacent: comparing neighbours is enough.
-    if (a.ip === b.ip || !(a.endpoint < b.endpoint)) return false
-  }
+  for (let i = 1; i < eps.length; i++) if ((eps[i - 1] as EndpointInfo).ip === (eps[i] as EndpointInfo).ip) return false
   return true
 }
 
@@ -276,10 +274,12 @@ function servicePortParts (sp: ServicePortInfo, cfg: NftRenderConfig, o: NftServ
     o.rules.push(dispatch(sp, cat.localEndpoints, f, []))
   }
   const reach = cat.allReachable
-  // Elements and endpoint chains are keyed by address (and port): distinct when the addresses are.
-  if (o.distinct && reach.length > 1 && !distinctAddresses(sp.endpoints)) o.distinct = false
+  // Elements and endpoint chains are keyed by address (and port): distinct when the addresses are. The cluster or
+  // local list keeps the model's order, where one address's endpoints are adjacent; their union does not.
+  const ordered = reach === cat.clusterEndpoints || reach === cat.localEndpoints
+  if (o.distinct && reach.length > 1 && !distinctAddresses(ordered ? reach : sp.endpoints)) o.distinct = false
   if (sp.affinitySeconds === 0) {
-    for (let i = 0; i < reach.length; i++) els.push(HAIRPIN, (reach[i] as EndpointInfo).ip, '')
+    for (let i = 0, n = reach.length; i < n; i++) els.push(HAIRPIN, (reach[i] as EndpointInfo).ip, '')
     return
   }
   for (const ep of reach) {

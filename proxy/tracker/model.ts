@@ -7,7 +7,7 @@
  */
 import { isIP } from 'node:net'
 import { ip } from '../../kernel/index.js'
-import type { Endpoint, EndpointConditions, EndpointPort, EndpointSlice, Service, ServicePort } from './types.js'
+import type { Endpoint, EndpointPort, EndpointSlice, Service, ServicePort } from './types.js'
 
 export type IpFamily = 4 | 6
 export type L4 = 'tcp' | 'udp' | 'sctp'
@@ -174,10 +174,9 @@ function slicesOfFamily (slices: readonly EndpointSlice[], addressType: 'IPv4' |
   return slices
 }
 
-const NO_CONDITIONS: EndpointConditions = Object.freeze({})
-
 function endpointsFor (slices: readonly EndpointSlice[], portName: string, protocol: L4, family: IpFamily, nodeName: string): EndpointInfo[] {
   const all: EndpointInfo[] = []
+  let count = 0
   /** Strictly ascending so far: then there is neither a sort nor a duplicate to drop. */
   let ascending = true
   let last = ''
@@ -191,25 +190,27 @@ function endpointsFor (slices: readonly EndpointSlice[], portName: string, proto
       if ((p.name ?? '') !== portName || lowerProtocol(p.protocol) !== protocol) continue
       const portNumber = p.port
       if (portNumber === undefined || portNumber === 0) continue
-      const port = String(portNumber)
-      for (let ei = 0; ei < eps.length; ei++) {
+      // `ip:port` (`[ip]:port`) as the address and one suffix per slice port: one concatenation per endpoint.
+      const suffix = (family === 6 ? ']:' : ':') + String(portNumber)
+      for (let ei = 0, n = eps.length; ei < n; ei++) {
         const ep = eps[ei] as Endpoint
         const addr = ep.addresses[0]
         const a = addr === undefined ? undefined : addressOf(addr, family)
         if (a === undefined) continue
-        const c = ep.conditions ?? NO_CONDITIONS
-        const endpoint = family === 6 ? ['[', a, ']:', port].join('') : [a, port].join(':')
-        if (ascending && all.length > 0 && !(last < endpoint)) ascending = false
+        const c = ep.conditions
+        const endpoint = family === 6 ? '[' + a + suffix : a + suffix
+        if (ascending && count > 0 && !(last < endpoint)) ascending = false
         last = endpoint
-        all.push({
+        all[count++] = {
           ip: a,
           port: portNumber,
           endpoint,
-          ready: c.ready ?? true,
-          serving: c.serving ?? true,
-          terminating: c.terminating === true,
+          // No conditions (most slices): ready and serving, not terminating.
+          ready: c == null || (c.ready ?? true),
+          serving: c == null || (c.serving ?? true),
+          terminating: c != null && c.terminating === true,
           local: nodeName !== '' && ep.nodeName === nodeName
-        })
+        }
       }
     }
   }
