@@ -117,6 +117,19 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
         else pieces.push(', ', k)
       }
     }
+    /** A service's hairpin endpoints (`elementsOf` for the `hairpin` set, its keys being addresses). */
+    const hairpinOf = (ips: readonly string[]): void => {
+      const pieces = piecesOf(HAIRPIN)
+      const owners = ownersOf(nextRefs, HAIRPIN)
+      const owned = owners.owned
+      for (let i = 0; i < ips.length; i++) {
+        const k = ips[i] as string
+        const size = owned.size
+        owned.add(k)
+        if (owned.size === size) owners.more.set(k, (owners.more.get(k) ?? 0) + 1)
+        else pieces.push(', ', k, ' . ', k)
+      }
+    }
     const collect = (objs: NftObjects, counted: boolean): void => {
       for (const [set, els] of objs.elements) {
         const kv: string[] = []
@@ -149,11 +162,12 @@ export function nftablesProxier (init: NftProxierInit, deps: NftProxierDeps): Nf
         elementsOf(set, ownersOf(nextRefs, set), els, i + 1, j, 3)
         i = j
       }
+      if (parts.hairpin.length > 0) hairpinOf(parts.hairpin)
     }
     for (const [set, pieces] of elements) {
       if (pieces.length === 0) continue
-      pieces[0] = '' // the first element's separator
-      out.push('add element ', t, ' ', set, ' { ', pieces.join(''), ' }\n')
+      // Without the first element's separator.
+      out.push('add element ', t, ' ', set, ' { ', pieces.join('').slice(2), ' }\n')
     }
     const script = out.join('')
     const computeMs = now() - start

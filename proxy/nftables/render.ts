@@ -130,6 +130,11 @@ export interface NftServiceParts {
   /** set, key, value, set, key, value, … ('' value: an element of a set, not of a map). */
   elements: string[]
   /**
+   * A one-port service's `hairpin` elements (keyed by address, see `NftObjects.elements`), which come after all of
+   * its other elements; a service with several ports has them in `elements`, port by port.
+   */
+  hairpin: string[]
+  /**
    * No set, chain or element key is added twice, so the parts read as they are equal `serviceObjects`' maps (which
    * keep a repeated name at its first position with its last value). True for a service with one port whose
    * endpoint addresses and external destinations are distinct (the usual case); otherwise the parts are only
@@ -140,8 +145,8 @@ export interface NftServiceParts {
 
 /** Everything one Service (all its ports, one family) adds to the table, as flat parts. */
 export function serviceParts (ports: readonly ServicePortInfo[], cfg: NftRenderConfig): NftServiceParts {
-  const o: NftServiceParts = { sets: [], chains: [], rules: [], elements: [], distinct: ports.length === 1 }
-  for (let i = 0; i < ports.length; i++) servicePortParts(ports[i] as ServicePortInfo, cfg, o)
+  const o: NftServiceParts = { sets: [], chains: [], rules: [], elements: [], hairpin: [], distinct: ports.length === 1 }
+  for (let i = 0; i < ports.length; i++) servicePortParts(ports[i] as ServicePortInfo, cfg, o, ports.length === 1)
   return o
 }
 
@@ -151,6 +156,7 @@ export function serviceObjects (ports: readonly ServicePortInfo[], cfg: NftRende
   for (let i = 0; i < p.sets.length; i += 2) into.sets.set(p.sets[i] as string, p.sets[i + 1] as string)
   for (let i = 0; i < p.chains.length; i++) into.chains.set(p.chains[i] as string, p.rules[i] as string[])
   for (let i = 0; i < p.elements.length; i += 3) addElement(into, p.elements[i] as string, p.elements[i + 1] as string, p.elements[i + 2] as string)
+  for (let i = 0; i < p.hairpin.length; i++) addElement(into, HAIRPIN, p.hairpin[i] as string)
   return into
 }
 
@@ -198,7 +204,7 @@ function distinctAddresses (eps: readonly EndpointInfo[]): boolean {
   return true
 }
 
-function servicePortParts (sp: ServicePortInfo, cfg: NftRenderConfig, o: NftServiceParts): void {
+function servicePortParts (sp: ServicePortInfo, cfg: NftRenderConfig, o: NftServiceParts, onePort: boolean): void {
   const f = fam(cfg.family)
   const base = hashAndTruncate(servicePortBase(sp))
   const clusterChain = 'service-' + base
@@ -279,7 +285,8 @@ function servicePortParts (sp: ServicePortInfo, cfg: NftRenderConfig, o: NftServ
   const ordered = reach === cat.clusterEndpoints || reach === cat.localEndpoints
   if (o.distinct && reach.length > 1 && !distinctAddresses(ordered ? reach : sp.endpoints)) o.distinct = false
   if (sp.affinitySeconds === 0) {
-    for (let i = 0, n = reach.length; i < n; i++) els.push(HAIRPIN, (reach[i] as EndpointInfo).ip, '')
+    if (onePort) for (let i = 0, n = reach.length; i < n; i++) o.hairpin.push((reach[i] as EndpointInfo).ip)
+    else for (let i = 0, n = reach.length; i < n; i++) els.push(HAIRPIN, (reach[i] as EndpointInfo).ip, '')
     return
   }
   for (const ep of reach) {
