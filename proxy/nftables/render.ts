@@ -191,6 +191,22 @@ function dispatch (sp: ServicePortInfo, eps: readonly EndpointInfo[], f: string,
   return rules
 }
 
+/**
+ * What follows `ip daddr <ClusterIP> tcp dport <port>` in a service chain's masquerade rule (`--masquerade-all`, or
+ * traffic from outside the cluster CIDRs), '' for none; made once per configuration.
+ */
+const masqueradeMatches = new WeakMap<NftRenderConfig, string>()
+function masqueradeMatch (cfg: NftRenderConfig): string {
+  let m = masqueradeMatches.get(cfg)
+  if (m === undefined) {
+    m = cfg.masqueradeAll
+      ? ' jump mark-for-masquerade'
+      : cfg.clusterCIDRs.length > 0 ? ` ${fam(cfg.family)} saddr != { ${cfg.clusterCIDRs.join(', ')} } jump mark-for-masquerade` : ''
+    masqueradeMatches.set(cfg, m)
+  }
+  return m
+}
+
 /** `0 : `, `1 : `, …: the map keys of `dispatch`, made once per index. */
 const indexTexts: string[] = []
 const indexText = (i: number): string => indexTexts[i] ?? (indexTexts[i] = `${i} : `)
@@ -269,8 +285,8 @@ function servicePortParts (sp: ServicePortInfo, cfg: NftRenderConfig, o: NftServ
   if (usesCluster) {
     const rules: string[] = []
     if (!sp.internalPolicyLocal) {
-      if (cfg.masqueradeAll) rules.push([f, 'daddr', sp.clusterIP, proto, 'dport', sp.port, 'jump mark-for-masquerade'].join(' '))
-      else if (cfg.clusterCIDRs.length > 0) rules.push([f, 'daddr', sp.clusterIP, proto, 'dport', sp.port, f, 'saddr != {', cfg.clusterCIDRs.join(', '), '} jump mark-for-masquerade'].join(' '))
+      const masq = masqueradeMatch(cfg)
+      if (masq !== '') rules.push([f, ' daddr ', sp.clusterIP, ' ', proto, ' dport ', sp.port, masq].join(''))
     }
     o.chains.push(clusterChain)
     o.rules.push(dispatch(sp, cat.clusterEndpoints, f, rules))
