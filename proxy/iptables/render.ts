@@ -42,17 +42,23 @@ export interface IptRenderConfig {
   randomFully?: boolean
 }
 
-/** One service's lines: rules for the shared chains, and its own chains (name → `-A` lines). */
+/**
+ * One service's lines: its rules for the shared chains, and its own chains (`chains[i]` with the `-A` lines
+ * `rules[i]`, in the order written).
+ */
 export interface ServiceRules {
-  nat: { services: string[], nodeports: string[] }
-  filter: { services: string[], external: string[], nodeports: string[], firewall: string[] }
-  chains: Map<string, string[]>
+  natServices: string[]
+  natNodeports: string[]
+  filterServices: string[]
+  filterExternal: string[]
+  filterNodeports: string[]
+  filterFirewall: string[]
+  chains: string[]
+  rules: string[][]
 }
 
 export const emptyServiceRules = (): ServiceRules => ({
-  nat: { services: [], nodeports: [] },
-  filter: { services: [], external: [], nodeports: [], firewall: [] },
-  chains: new Map()
+  natServices: [], natNodeports: [], filterServices: [], filterExternal: [], filterNodeports: [], filterFirewall: [], chains: [], rules: []
 })
 
 /**
@@ -71,10 +77,6 @@ const line = (chain: string, words: RuleSpec): string => {
   return out.join(' ')
 }
 const comment = (c: string): string[] => ['-m', 'comment', '--comment', c]
-/** Words joined by spaces into one flat string (one array, one join per rule; see `line`). */
-const L = (...words: string[]): string => words.join(' ')
-/** `-m comment --comment <text>`, the text quoted as `line` quotes it. */
-const cm = (c: string): string => '-m comment --comment ' + quoteWord(c)
 
 /** The chain prefixes of service chains (`isServiceChainName`). */
 export const serviceChainPrefixes = ['KUBE-SVC-', 'KUBE-SVL-', 'KUBE-EXT-', 'KUBE-FW-', 'KUBE-SEP-']
@@ -84,20 +86,42 @@ export const isServiceChain = (name: string): boolean => serviceChainPrefixes.so
 export function probability (n: number): string {
   return (1 / n).toFixed(10)
 }
+/** `probability(n)`, formatted once per n. */
+const probabilities: string[] = []
+const probabilityText = (n: number): string => probabilities[n] ?? (probabilities[n] = probability(n))
 
 export function serviceRules (ports: readonly ServicePortInfo[], cfg: IptRenderConfig, into: ServiceRules = emptyServiceRules()): ServiceRules {
-  for (const sp of ports) servicePortRules(sp, cfg, into)
+  for (let i = 0; i < ports.length; i++) servicePortRules(ports[i] as ServicePortInfo, cfg, into)
+  if (ports.length > 1) uniqueChains(into)
   return into
 }
 
+/**
+ * Two ports with the same name and protocol (not valid in Kubernetes, possible in a manifest) render chains of the
+ * same name: the chain keeps its first position and its last rules, as a map of chains would.
+ */
+function uniqueChains (r: ServiceRules): void {
+  if (new Set(r.chains).size === r.chains.length) return
+  const m = new Map<string, string[]>()
+  for (let i = 0; i < r.chains.length; i++) m.set(r.chains[i] as string, r.rules[i] as string[])
+  r.chains = [...m.keys()]
+  r.rules = [...m.values()]
+}
+
+/**
+ * One service port's rules. Every line is one `join('')` of its pieces (a flat string, see `line`), with the
+ * pieces that repeat computed once per service port: the quoted comment texts (`"ns/name:port …"`; a name
+ * with `"`, `\` or `'` is escaped by `quoteWord` as iptables-save does, never the case for Kubernetes names),
+ * the protocol match, each endpoint's KUBE-SEP- chain name (one hash per endpoint).
+ */
 function servicePortRules (sp: ServicePortInfo, cfg: IptRenderConfig, out: ServiceRules): void {
   const S = sp.servicePortName
   const p = sp.protocol
   const h = portProtoHash(S, p)
-  const clusterChain = `KUBE-SVC-${h}`
-  const localChain = `KUBE-SVL-${h}`
-  const extChain = `KUBE-EXT-${h}`
-  const fwChain = `KUBE-FW-${h}`
+  const clusterChain = 'KUBE-SVC-' + h
+  const localChain = 'KUBE-SVL-' + h
+  const extChain = 'KUBE-EXT-' + h
+  const fwChain = 'KUBE-FW-' + h
   const cat = categorizeEndpoints(sp)
   const usesCluster = cat.clusterEndpoints.length > 0
   const usesLocal = cat.localEndpoints.length > 0 && (sp.internalPolicyLocal || sp.externalPolicyLocal)
@@ -108,100 +132,118 @@ function servicePortRules (sp: ServicePortInfo, cfg: IptRenderConfig, out: Servi
   const hasEndpoints = cat.hasAnyEndpoints
   const usesExt = hasEndpoints && externallyAccessible(sp)
   const usesFw = hasEndpoints && sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0
-  const sepName = (ep: EndpointInfo): string => endpointChainName(S, p, ep.endpoint)
-  // Rules are joined from fragments computed once per service port (see `L`); every fragment is what
-  // `line` would write for the same words, which the golden tests hold byte for byte.
-  const pp = `-m ${p} -p ${p}`
+  const plain = !specialChars.test(S)
+  /** `-m comment --comment "<S><suffix>"`. */
+  const cm = (suffix: string): string => plain ? '-m comment --comment "' + S + suffix + '"' : '-m comment --comment ' + quoteWord(S + suffix)
+  const pp = ' -m ' + p + ' -p ' + p + ' '
+  const pp1 = pp.slice(1)
   const port = String(sp.port)
-  const cS = cm(S)
-  const noEp = (local: boolean): [string, string] => !hasEndpoints ? [`${S} has no endpoints`, 'REJECT'] : local ? [`${S} has no local endpoints`, 'DROP'] : [`${S} has no endpoints`, 'REJECT']
+  const cS = plain ? '-m comment --comment "' + S + '"' : '-m comment --comment ' + quoteWord(S)
+  const reach = cat.allReachable
+  // The KUBE-SEP- chain of each reachable endpoint (the cluster and local lists are made of the same objects).
+  const seps = new Array<string>(reach.length)
+  for (let i = 0; i < reach.length; i++) seps[i] = endpointChainName(S, p, (reach[i] as EndpointInfo).endpoint)
+  const sepOf = (eps: readonly EndpointInfo[], i: number): string =>
+    (eps === reach ? seps[i] : seps[reach.indexOf(eps[i] as EndpointInfo)]) ?? endpointChainName(S, p, (eps[i] as EndpointInfo).endpoint)
+  const noEp = (local: boolean): string => !hasEndpoints || !local ? ' has no endpoints" ' : ' has no local endpoints" '
+  const noEpTarget = (local: boolean): string => !hasEndpoints || !local ? 'REJECT' : 'DROP'
+  const noEpComment = (local: boolean): string => plain ? '-m comment --comment "' + S + noEp(local) : cm(!hasEndpoints || !local ? ' has no endpoints' : ' has no local endpoints') + ' '
 
   // ClusterIP
-  const cipMatch = L(cm(`${S} cluster IP`), pp, '-d', sp.clusterIP, '--dport', port)
+  const cipMatch = [cm(' cluster IP'), pp, '-d ', sp.clusterIP, ' --dport ', port].join('')
   if (hasInternal) {
-    out.nat.services.push(L('-A KUBE-SERVICES', cipMatch, '-j', internalChain))
+    out.natServices.push(['-A KUBE-SERVICES ', cipMatch, ' -j ', internalChain].join(''))
   } else {
-    const [c, target] = noEp(sp.internalPolicyLocal)
-    out.filter.services.push(L('-A KUBE-SERVICES', cm(c), pp, '-d', sp.clusterIP, '--dport', port, '-j', target))
+    out.filterServices.push(['-A KUBE-SERVICES ', noEpComment(sp.internalPolicyLocal), pp1, '-d ', sp.clusterIP, ' --dport ', port, ' -j ', noEpTarget(sp.internalPolicyLocal)].join(''))
   }
   // External IPs
   for (const ip of sp.externalIPs) {
-    if (usesExt) out.nat.services.push(L('-A KUBE-SERVICES', cm(`${S} external IP`), pp, '-d', ip, '--dport', port, '-j', extChain))
-    if (!hasExternal) {
-      const [c, target] = noEp(sp.externalPolicyLocal)
-      out.filter.external.push(L('-A KUBE-EXTERNAL-SERVICES', cm(c), pp, '-d', ip, '--dport', port, '-j', target))
-    }
+    if (usesExt) out.natServices.push(['-A KUBE-SERVICES ', cm(' external IP'), pp, '-d ', ip, ' --dport ', port, ' -j ', extChain].join(''))
+    if (!hasExternal) out.filterExternal.push(['-A KUBE-EXTERNAL-SERVICES ', noEpComment(sp.externalPolicyLocal), pp1, '-d ', ip, ' --dport ', port, ' -j ', noEpTarget(sp.externalPolicyLocal)].join(''))
   }
   // Load balancer IPs
   for (const ip of sp.loadBalancerIPs) {
-    if (usesExt) out.nat.services.push(L('-A KUBE-SERVICES', cm(`${S} loadbalancer IP`), pp, '-d', ip, '--dport', port, '-j', usesFw ? fwChain : extChain))
-    if (usesFw) out.filter.firewall.push(L('-A KUBE-PROXY-FIREWALL', cm(`${S} traffic not accepted by ${fwChain}`), pp, '-d', ip, '--dport', port, '-j DROP'))
-    if (!hasExternal) {
-      const [c, target] = noEp(sp.externalPolicyLocal)
-      out.filter.external.push(L('-A KUBE-EXTERNAL-SERVICES', cm(c), pp, '-d', ip, '--dport', port, '-j', target))
-    }
+    if (usesExt) out.natServices.push(['-A KUBE-SERVICES ', cm(' loadbalancer IP'), pp, '-d ', ip, ' --dport ', port, ' -j ', usesFw ? fwChain : extChain].join(''))
+    if (usesFw) out.filterFirewall.push(['-A KUBE-PROXY-FIREWALL ', cm(` traffic not accepted by ${fwChain}`), pp, '-d ', ip, ' --dport ', port, ' -j DROP'].join(''))
+    if (!hasExternal) out.filterExternal.push(['-A KUBE-EXTERNAL-SERVICES ', noEpComment(sp.externalPolicyLocal), pp1, '-d ', ip, ' --dport ', port, ' -j ', noEpTarget(sp.externalPolicyLocal)].join(''))
   }
   // NodePort
   if (sp.nodePort > 0) {
-    if (usesExt) out.nat.nodeports.push(L('-A KUBE-NODEPORTS', cS, pp, '--dport', String(sp.nodePort), '-j', extChain))
-    if (!hasExternal) {
-      const [c, target] = noEp(sp.externalPolicyLocal)
-      out.filter.external.push(L('-A KUBE-EXTERNAL-SERVICES', cm(c), '-m addrtype --dst-type LOCAL', pp, '--dport', String(sp.nodePort), '-j', target))
-    }
+    if (usesExt) out.natNodeports.push(['-A KUBE-NODEPORTS ', cS, pp, '--dport ', String(sp.nodePort), ' -j ', extChain].join(''))
+    if (!hasExternal) out.filterExternal.push(['-A KUBE-EXTERNAL-SERVICES ', noEpComment(sp.externalPolicyLocal), '-m addrtype --dst-type LOCAL', pp, '--dport ', String(sp.nodePort), ' -j ', noEpTarget(sp.externalPolicyLocal)].join(''))
   }
   if (sp.healthCheckNodePort > 0) {
-    out.filter.nodeports.push(L('-A KUBE-NODEPORTS', cm(`${S} health check node port`), '-m tcp -p tcp --dport', String(sp.healthCheckNodePort), '-j ACCEPT'))
+    out.filterNodeports.push(['-A KUBE-NODEPORTS ', cm(' health check node port'), ' -m tcp -p tcp --dport ', String(sp.healthCheckNodePort), ' -j ACCEPT'].join(''))
   }
 
   // Per-service chains.
-  const masqRule = (): string[] => {
-    if (cfg.masqueradeAll) return [L('-A', internalChain, cipMatch, '-j KUBE-MARK-MASQ')]
-    if (cfg.clusterCIDRs.length > 0) return cfg.clusterCIDRs.map((c) => L('-A', internalChain, cipMatch, '! -s', c, '-j KUBE-MARK-MASQ'))
-    return []
+  const masqRule = (chain: string): string[] => {
+    if (cfg.masqueradeAll) return [['-A ', chain, ' ', cipMatch, ' -j KUBE-MARK-MASQ'].join('')]
+    const rules: string[] = []
+    for (const c of cfg.clusterCIDRs) rules.push(['-A ', chain, ' ', cipMatch, ' ! -s ', c, ' -j KUBE-MARK-MASQ'].join(''))
+    return rules
   }
   const toEndpoints = (chain: string, eps: readonly EndpointInfo[], lines: string[]): string[] => {
+    const n = eps.length
     if (sp.affinitySeconds > 0) {
       const seconds = String(sp.affinitySeconds)
-      for (const ep of eps) { const sep = sepName(ep); lines.push(L('-A', chain, cS, '-m recent --name', sep, '--rcheck --seconds', seconds, '--reap -j', sep)) }
+      for (let i = 0; i < n; i++) { const sep = sepOf(eps, i); lines.push(['-A ', chain, ' ', cS, ' -m recent --name ', sep, ' --rcheck --seconds ', seconds, ' --reap -j ', sep].join('')) }
     }
-    for (let i = 0; i < eps.length; i++) {
+    for (let i = 0; i < n; i++) {
       const ep = eps[i] as EndpointInfo
-      lines.push(i < eps.length - 1
-        ? L('-A', chain, cm(`${S} -> ${ep.endpoint}`), '-m statistic --mode random --probability', probability(eps.length - i), '-j', sepName(ep))
-        : L('-A', chain, cm(`${S} -> ${ep.endpoint}`), '-j', sepName(ep)))
+      const c = plain ? ['-m comment --comment "', S, ' -> ', ep.endpoint, '"'].join('') : cm(' -> ' + ep.endpoint)
+      lines.push(i < n - 1
+        ? ['-A ', chain, ' ', c, ' -m statistic --mode random --probability ', probabilityText(n - i), ' -j ', sepOf(eps, i)].join('')
+        : ['-A ', chain, ' ', c, ' -j ', sepOf(eps, i)].join(''))
     }
     return lines
   }
   if (usesExt) {
     const r: string[] = []
     if (!sp.externalPolicyLocal) {
-      r.push(L('-A', extChain, cm(`masquerade traffic for ${S} external destinations`), '-j KUBE-MARK-MASQ'))
+      r.push(['-A ', extChain, ' ', commentText(`masquerade traffic for ${S} external destinations`), ' -j KUBE-MARK-MASQ'].join(''))
     } else if (usesCluster) {
-      for (const c of cfg.clusterCIDRs) r.push(L('-A', extChain, cm(`pod traffic for ${S} external destinations`), '-s', c, '-j', clusterChain))
-      r.push(L('-A', extChain, cm(`masquerade LOCAL traffic for ${S} external destinations`), '-m addrtype --src-type LOCAL -j KUBE-MARK-MASQ'))
-      r.push(L('-A', extChain, cm(`route LOCAL traffic for ${S} external destinations`), '-m addrtype --src-type LOCAL -j', clusterChain))
+      for (const c of cfg.clusterCIDRs) r.push(['-A ', extChain, ' ', commentText(`pod traffic for ${S} external destinations`), ' -s ', c, ' -j ', clusterChain].join(''))
+      r.push(['-A ', extChain, ' ', commentText(`masquerade LOCAL traffic for ${S} external destinations`), ' -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ'].join(''))
+      r.push(['-A ', extChain, ' ', commentText(`route LOCAL traffic for ${S} external destinations`), ' -m addrtype --src-type LOCAL -j ', clusterChain].join(''))
     }
-    if (hasExternal) r.push(L('-A', extChain, '-j', externalPolicyChain))
-    out.chains.set(extChain, r)
+    if (hasExternal) r.push(['-A ', extChain, ' -j ', externalPolicyChain].join(''))
+    out.chains.push(extChain)
+    out.rules.push(r)
   }
   if (usesFw) {
     const r: string[] = []
-    const c = cm(`${S} loadbalancer IP`)
-    for (const src of [...sp.loadBalancerSourceRanges, ...sp.loadBalancerIPs]) r.push(L('-A', fwChain, c, '-s', src, '-j', extChain))
-    out.chains.set(fwChain, r)
+    const c = cm(' loadbalancer IP')
+    for (const src of [...sp.loadBalancerSourceRanges, ...sp.loadBalancerIPs]) r.push(['-A ', fwChain, ' ', c, ' -s ', src, ' -j ', extChain].join(''))
+    out.chains.push(fwChain)
+    out.rules.push(r)
   }
-  if (usesCluster) out.chains.set(clusterChain, toEndpoints(clusterChain, cat.clusterEndpoints, sp.internalPolicyLocal ? [] : masqRule()))
-  if (usesLocal) out.chains.set(localChain, toEndpoints(localChain, cat.localEndpoints, sp.internalPolicyLocal ? masqRule() : []))
-  for (const ep of cat.allReachable) {
-    const sep = sepName(ep)
-    out.chains.set(sep, [
-      L('-A', sep, cS, '-s', ep.ip, '-j KUBE-MARK-MASQ'),
+  if (usesCluster) {
+    out.chains.push(clusterChain)
+    out.rules.push(toEndpoints(clusterChain, cat.clusterEndpoints, sp.internalPolicyLocal ? [] : masqRule(internalChain)))
+  }
+  if (usesLocal) {
+    out.chains.push(localChain)
+    out.rules.push(toEndpoints(localChain, cat.localEndpoints, sp.internalPolicyLocal ? masqRule(internalChain) : []))
+  }
+  const dnat = sp.affinitySeconds > 0 ? '' : [' ', cS, pp, '-j DNAT --to-destination '].join('')
+  for (let i = 0; i < reach.length; i++) {
+    const ep = reach[i] as EndpointInfo
+    const sep = seps[i] as string
+    out.chains.push(sep)
+    out.rules.push([
+      ['-A ', sep, ' ', cS, ' -s ', ep.ip, ' -j KUBE-MARK-MASQ'].join(''),
       sp.affinitySeconds > 0
-        ? L('-A', sep, cS, '-m recent --name', sep, '--set', pp, '-j DNAT --to-destination', ep.endpoint)
-        : L('-A', sep, cS, pp, '-j DNAT --to-destination', ep.endpoint)
+        ? ['-A ', sep, ' ', cS, ' -m recent --name ', sep, ' --set', pp, '-j DNAT --to-destination ', ep.endpoint].join('')
+        : ['-A ', sep, dnat, ep.endpoint].join('')
     ])
   }
 }
+
+/** A comment text's quoting as iptables-save writes it (see `line`). */
+const commentText = (c: string): string => '-m comment --comment ' + quoteWord(c)
+/** Characters iptables-save escapes inside a quoted word. */
+const specialChars = /["\\']/
 
 /** Rules of the fixed chains, written on every sync. */
 export function fixedRules (cfg: IptRenderConfig): { natPost: string[], natMark: string[], natNodePortJump: string[], forward: string[] } {

@@ -33,33 +33,35 @@ const sha256bin: (s: string) => string = typeof (crypto as { hash?: unknown }).h
   ? (s) => (crypto as unknown as { hash: (alg: string, data: string, enc: 'latin1') => string }).hash('sha256', s, 'latin1')
   : (s) => crypto.createHash('sha256').update(s).digest().toString('latin1')
 
-/**
- * The first 16 characters of base32(sha256(s)): every name here uses at most 16 (kube-proxy cuts its hashes at 16
- * and 8), and 16 characters are exactly the first 10 bytes, so the rest of the digest is not encoded.
- */
-function sha256b32x16 (s: string): string {
-  const d = sha256bin(s)
-  let out = ''
-  for (let i = 0; i < 10; i += 5) {
-    // 5 bytes are 8 characters: 40 bits as the high byte and a 32-bit low word.
-    const hi = d.charCodeAt(i)
-    const lo = ((d.charCodeAt(i + 1) << 24) | (d.charCodeAt(i + 2) << 16) | (d.charCodeAt(i + 3) << 8) | d.charCodeAt(i + 4)) >>> 0
-    out += alphabet.charAt(hi >>> 3) + alphabet.charAt(((hi & 7) << 2) | (lo >>> 30)) + alphabet.charAt((lo >>> 25) & 31) +
-      alphabet.charAt((lo >>> 20) & 31) + alphabet.charAt((lo >>> 15) & 31) + alphabet.charAt((lo >>> 10) & 31) +
-      alphabet.charAt((lo >>> 5) & 31) + alphabet.charAt(lo & 31)
-  }
-  return out
-}
+/** The base32 character codes of the 5-bit values 0–31 (`A`–`Z`, `2`–`7`). */
+const B32: readonly number[] = Array.from(alphabet, (c) => c.charCodeAt(0))
 
-const memo = new Map<string, string>()
-/** base32(sha256(s))[:16], memoized (chain names repeat on every full sync; bounded). */
-const sha256b32 = (s: string): string => {
-  const hit = memo.get(s)
-  if (hit !== undefined) return hit
-  if (memo.size > 500_000) memo.clear()
-  const h = sha256b32x16(s)
-  memo.set(s, h)
-  return h
+/**
+ * The first 16 (or 8) characters of base32(sha256(s)): every name here uses at most 16 (kube-proxy cuts its hashes
+ * at 16 and 8), and 16 characters are exactly the first 10 bytes, so the rest of the digest is not encoded. One
+ * `String.fromCharCode` of the codes: no intermediate strings. Not memoized: a name is hashed once per full sync,
+ * and a memo only cost a cold first sync (every lookup a miss, every name kept) what it saved a later one.
+ */
+function sha256b32 (s: string, eight = false): string {
+  const d = sha256bin(s)
+  // 5 bytes are 8 characters: 40 bits as the high byte and a 32-bit low word.
+  const h0 = d.charCodeAt(0)
+  const l0 = ((d.charCodeAt(1) << 24) | (d.charCodeAt(2) << 16) | (d.charCodeAt(3) << 8) | d.charCodeAt(4)) >>> 0
+  const c0 = B32[h0 >>> 3] as number
+  const c1 = B32[((h0 & 7) << 2) | (l0 >>> 30)] as number
+  const c2 = B32[(l0 >>> 25) & 31] as number
+  const c3 = B32[(l0 >>> 20) & 31] as number
+  const c4 = B32[(l0 >>> 15) & 31] as number
+  const c5 = B32[(l0 >>> 10) & 31] as number
+  const c6 = B32[(l0 >>> 5) & 31] as number
+  const c7 = B32[l0 & 31] as number
+  if (eight) return String.fromCharCode(c0, c1, c2, c3, c4, c5, c6, c7)
+  const h1 = d.charCodeAt(5)
+  const l1 = ((d.charCodeAt(6) << 24) | (d.charCodeAt(7) << 16) | (d.charCodeAt(8) << 8) | d.charCodeAt(9)) >>> 0
+  return String.fromCharCode(c0, c1, c2, c3, c4, c5, c6, c7,
+    B32[h1 >>> 3] as number, B32[((h1 & 7) << 2) | (l1 >>> 30)] as number, B32[(l1 >>> 25) & 31] as number,
+    B32[(l1 >>> 20) & 31] as number, B32[(l1 >>> 15) & 31] as number, B32[(l1 >>> 10) & 31] as number,
+    B32[(l1 >>> 5) & 31] as number, B32[l1 & 31] as number)
 }
 
 /** iptables mode: the 16-character hash of `KUBE-SVC-`/`SVL-`/`EXT-`/`FW-` chains (`portProtoHash`). */
@@ -75,15 +77,7 @@ export function endpointChainName (servicePortName: string, protocol: string, en
 const NFT_NAME_MAX = 240
 
 /** nftables mode: 8 hash characters, a dash and the readable name, cut at 240 (`hashAndTruncate`). */
-const truncCache = new Map<string, string>()
-
 export function hashAndTruncate (name: string): string {
-  // Names repeat on every full sync; a bounded memo spares a sha256 each.
-  const hit = truncCache.get(name)
-  if (hit !== undefined) return hit
-  if (truncCache.size > 500_000) truncCache.clear()
-  let out = sha256b32(name).slice(0, 8) + '-' + name
-  if (out.length > NFT_NAME_MAX) out = out.slice(0, NFT_NAME_MAX - 3) + '...'
-  truncCache.set(name, out)
-  return out
+  const out = sha256b32(name, true) + '-' + name
+  return out.length > NFT_NAME_MAX ? out.slice(0, NFT_NAME_MAX - 3) + '...' : out
 }

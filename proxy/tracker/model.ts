@@ -7,7 +7,7 @@
  */
 import { isIP } from 'node:net'
 import { ip } from '../../kernel/index.js'
-import type { EndpointSlice, Service } from './types.js'
+import type { Endpoint, EndpointPort, EndpointSlice, Service, ServicePort } from './types.js'
 
 export type IpFamily = 4 | 6
 export type L4 = 'tcp' | 'udp' | 'sctp'
@@ -95,17 +95,25 @@ export function usesLocalEndpoints (sp: ServicePortInfo): boolean {
  */
 export function servicePorts (svc: Service, slices: readonly EndpointSlice[], family: IpFamily, nodeName: string): ServicePortInfo[] {
   const spec = svc.spec
-  if (spec.type === 'ExternalName') return []
-  const ips = (spec.clusterIPs !== undefined && spec.clusterIPs.length > 0) ? spec.clusterIPs : (spec.clusterIP !== undefined ? [spec.clusterIP] : [])
-  const clusterIP = ips.find((a) => a !== 'None' && a !== '' && familyOfAddress(a) === family)
-  if (clusterIP === undefined) return []
+  const out: ServicePortInfo[] = []
+  if (spec.type === 'ExternalName') return out
+  // This runs once per service in every sync, most often cold (a full sync in a fresh process, where the code is
+  // not optimized yet): indexed loops, since `for … of` allocates an iterator and a result per step there, and no
+  // closures or intermediate arrays on the usual path.
+  // The first ClusterIP of the family, canonical ('None' and '' are of no family).
+  let clusterIP: string | undefined
+  if (spec.clusterIPs !== undefined && spec.clusterIPs.length > 0) {
+    for (let i = 0; i < spec.clusterIPs.length && clusterIP === undefined; i++) clusterIP = addressOf(spec.clusterIPs[i] as string, family)
+  } else if (spec.clusterIP !== undefined) {
+    clusterIP = addressOf(spec.clusterIP, family)
+  }
+  if (clusterIP === undefined) return out
   const namespace = svc.metadata.namespace ?? 'default'
   const name = svc.metadata.name
-  const ofFamily = (list: readonly string[] | undefined): string[] =>
-    list === undefined || list.length === 0 ? [] : [...new Set(list.filter((a) => familyOfAddress(a) === family).map(norm))]
-  const externalIPs = ofFamily(spec.externalIPs)
+  const service = `${namespace}/${name}`
+  const externalIPs = ofFamily(spec.externalIPs, family)
   const loadBalancerIPs = spec.type === 'LoadBalancer'
-    ? ofFamily((svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((a): a is string => a !== undefined))
+    ? ofFamily((svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((a): a is string => a !== undefined), family)
     : []
   const loadBalancerSourceRanges = spec.type === 'LoadBalancer'
     ? (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => familyOfCidr(r) === family)
@@ -113,71 +121,104 @@ export function servicePorts (svc: Service, slices: readonly EndpointSlice[], fa
   const affinitySeconds = spec.sessionAffinity === 'ClientIP'
     ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS)
     : 0
-  const familySlices = slices.filter((s) => s.addressType === (family === 4 ? 'IPv4' : 'IPv6'))
-  const out: ServicePortInfo[] = []
-  for (const p of spec.ports ?? []) {
+  const familySlices = slicesOfFamily(slices, family === 4 ? 'IPv4' : 'IPv6')
+  const ports = spec.ports
+  if (ports === undefined) return out
+  const hasNodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer'
+  const internalPolicyLocal = spec.internalTrafficPolicy === 'Local'
+  for (let i = 0; i < ports.length; i++) {
+    const p = ports[i] as ServicePort
     const portName = p.name ?? ''
-    const protocol = (p.protocol ?? 'TCP').toLowerCase() as L4
-    const nodePort = (spec.type === 'NodePort' || spec.type === 'LoadBalancer') ? (p.nodePort ?? 0) : 0
-    const info: ServicePortInfo = {
-      service: `${namespace}/${name}`,
+    const protocol = lowerProtocol(p.protocol)
+    const nodePort = hasNodePorts ? (p.nodePort ?? 0) : 0
+    const externalPolicyLocal = spec.externalTrafficPolicy === 'Local' && (nodePort > 0 || externalIPs.length > 0 || loadBalancerIPs.length > 0)
+    out.push({
+      service,
       namespace,
       name,
       portName,
-      servicePortName: portName === '' ? `${namespace}/${name}` : `${namespace}/${name}:${portName}`,
+      servicePortName: portName === '' ? service : `${service}:${portName}`,
       family,
       protocol,
-      clusterIP: norm(clusterIP),
+      clusterIP,
       port: p.port,
       nodePort,
       externalIPs,
       loadBalancerIPs,
       loadBalancerSourceRanges,
       affinitySeconds,
-      internalPolicyLocal: spec.internalTrafficPolicy === 'Local',
-      externalPolicyLocal: false,
-      healthCheckNodePort: 0,
-      endpoints: []
-    }
-    info.externalPolicyLocal = spec.externalTrafficPolicy === 'Local' && externallyAccessible(info)
-    if (info.externalPolicyLocal) info.healthCheckNodePort = spec.healthCheckNodePort ?? 0
-    info.endpoints = endpointsFor(familySlices, portName, protocol, family, nodeName)
-    out.push(info)
+      internalPolicyLocal,
+      // externalTrafficPolicy Local counts only on an externally accessible service (`externallyAccessible`).
+      externalPolicyLocal,
+      healthCheckNodePort: externalPolicyLocal ? (spec.healthCheckNodePort ?? 0) : 0,
+      endpoints: endpointsFor(familySlices, portName, protocol, family, nodeName)
+    })
   }
   return out
 }
 
+/** `TCP` → `tcp` without a call to toLowerCase for the three protocols there are. */
+function lowerProtocol (p: string | undefined): L4 {
+  return p === undefined || p === 'TCP' ? 'tcp' : p === 'UDP' ? 'udp' : p === 'SCTP' ? 'sctp' : p.toLowerCase() as L4
+}
+
+/** The canonical addresses of `family` in a list, each once, in list order. */
+function ofFamily (list: readonly string[] | undefined, family: IpFamily): string[] {
+  if (list === undefined || list.length === 0) return []
+  return [...new Set(list.filter((a) => familyOfAddress(a) === family).map(norm))]
+}
+
+/** The slices of one address type; the list itself when they all are (one slice per service, most often). */
+function slicesOfFamily (slices: readonly EndpointSlice[], addressType: 'IPv4' | 'IPv6'): readonly EndpointSlice[] {
+  for (let i = 0; i < slices.length; i++) if ((slices[i] as EndpointSlice).addressType !== addressType) return slices.filter((x) => x.addressType === addressType)
+  return slices
+}
+
 function endpointsFor (slices: readonly EndpointSlice[], portName: string, protocol: L4, family: IpFamily, nodeName: string): EndpointInfo[] {
   const all: EndpointInfo[] = []
-  let sorted = true
-  for (const s of slices) {
-    for (const p of s.ports ?? []) {
-      if ((p.name ?? '') !== portName || (p.protocol ?? 'TCP').toLowerCase() !== protocol) continue
-      if (p.port === undefined || p.port === 0) continue
-      const port = String(p.port)
-      for (const ep of s.endpoints ?? []) {
+  let count = 0
+  /** Strictly ascending so far: then there is neither a sort nor a duplicate to drop. */
+  let ascending = true
+  let last = ''
+  for (let si = 0; si < slices.length; si++) {
+    const s = slices[si] as EndpointSlice
+    const sPorts = s.ports
+    const eps = s.endpoints
+    if (sPorts === undefined || eps === undefined) continue
+    for (let pi = 0; pi < sPorts.length; pi++) {
+      const p = sPorts[pi] as EndpointPort
+      if ((p.name ?? '') !== portName || lowerProtocol(p.protocol) !== protocol) continue
+      const portNumber = p.port
+      if (portNumber === undefined || portNumber === 0) continue
+      // `ip:port` (`[ip]:port`) as the address and one suffix per slice port: one concatenation per endpoint.
+      const suffix = (family === 6 ? ']:' : ':') + String(portNumber)
+      for (let ei = 0, n = eps.length; ei < n; ei++) {
+        const ep = eps[ei] as Endpoint
         const addr = ep.addresses[0]
         const a = addr === undefined ? undefined : addressOf(addr, family)
         if (a === undefined) continue
-        const c = ep.conditions ?? {}
-        const info: EndpointInfo = {
+        const c = ep.conditions
+        const endpoint = family === 6 ? '[' + a + suffix : a + suffix
+        if (ascending && count > 0 && !(last < endpoint)) ascending = false
+        last = endpoint
+        all[count++] = {
           ip: a,
-          port: p.port,
-          endpoint: family === 6 ? ['[', a, ']:', port].join('') : [a, port].join(':'),
-          ready: c.ready === undefined || c.ready === null || c.ready,
-          serving: c.serving === undefined || c.serving === null || c.serving,
-          terminating: c.terminating === true,
+          port: portNumber,
+          endpoint,
+          // No conditions (most slices): ready and serving, not terminating.
+          ready: c == null || (c.ready ?? true),
+          serving: c == null || (c.serving ?? true),
+          terminating: c != null && c.terminating === true,
           local: nodeName !== '' && ep.nodeName === nodeName
         }
-        if (sorted && all.length > 0 && (all[all.length - 1] as EndpointInfo).endpoint > info.endpoint) sorted = false
-        all.push(info)
       }
     }
   }
-  // Slices usually list their endpoints in order already: the sort (stable) runs only when they do not.
-  if (!sorted) all.sort((a, b) => a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0)
+  // Slices usually list their endpoints in order already, each once.
+  if (ascending) return all
+  all.sort((a, b) => a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0)
   // One per ip:port. The same ip:port in two slices (a pod moving between slices): the first listed, unless it is
-  // terminating and a later one is not. Equal keys are adjacent now, in the order they were listed.
+  // terminating and a later one is not. Equal keys are adjacent now (the sort is stable), in the order listed.
   let w = 0
   for (let r = 0; r < all.length; r++) {
     const info = all[r] as EndpointInfo
@@ -194,24 +235,32 @@ function endpointsFor (slices: readonly EndpointSlice[], portName: string, proto
 
 export interface Categorized {
   /** Endpoints for traffic under Cluster policy. */
-  clusterEndpoints: EndpointInfo[]
+  clusterEndpoints: readonly EndpointInfo[]
   /** Endpoints for traffic under Local policy. */
-  localEndpoints: EndpointInfo[]
+  localEndpoints: readonly EndpointInfo[]
   /** The union: every endpoint a rule may point at. */
-  allReachable: EndpointInfo[]
+  allReachable: readonly EndpointInfo[]
   /** Some ready or serving-terminating endpoint exists anywhere (REJECT when false, DROP for Local without local ones). */
   hasAnyEndpoints: boolean
 }
 
-/** kube-proxy's CategorizeEndpoints without topology hints. */
+const NONE: readonly EndpointInfo[] = Object.freeze([])
+
+/**
+ * kube-proxy's CategorizeEndpoints without topology hints. The lists are read-only: when every endpoint is ready,
+ * the cluster list is `sp.endpoints` itself (no copy of it per service port in every sync).
+ */
 export function categorizeEndpoints (sp: ServicePortInfo): Categorized {
-  let clusterEndpoints: EndpointInfo[] = []
-  let localEndpoints: EndpointInfo[] = []
+  let clusterEndpoints: readonly EndpointInfo[] = NONE
+  let localEndpoints: readonly EndpointInfo[] = NONE
   let hasAnyEndpoints = false
   const eps = sp.endpoints
   if (usesClusterEndpoints(sp)) {
-    clusterEndpoints = eps.filter((e) => e.ready)
-    if (clusterEndpoints.length === 0) clusterEndpoints = eps.filter((e) => e.serving && e.terminating)
+    let ready = 0
+    for (let i = 0; i < eps.length; i++) if ((eps[i] as EndpointInfo).ready) ready++
+    if (ready === eps.length) clusterEndpoints = eps
+    else if (ready > 0) clusterEndpoints = eps.filter((e) => e.ready)
+    else clusterEndpoints = eps.filter((e) => e.serving && e.terminating)
     if (clusterEndpoints.length > 0) hasAnyEndpoints = true
   }
   if (!usesLocalEndpoints(sp)) return { clusterEndpoints, localEndpoints, allReachable: clusterEndpoints, hasAnyEndpoints }

@@ -150,7 +150,15 @@ export class ChangeTracker {
 
   /** Applied EndpointSlices of a Service, by slice name order. */
   slicesOf (serviceKey: string): EndpointSlice[] {
-    const keys = [...(this.#slicesByService.get(serviceKey) ?? [])].sort()
-    return keys.map((k) => this.#slices.get(k)).filter((s): s is EndpointSlice => s !== undefined)
+    const set = this.#slicesByService.get(serviceKey)
+    const out: EndpointSlice[] = []
+    if (set === undefined) return out
+    // Most services have one slice: no spread, sort or intermediate arrays for it (a full sync calls this per service).
+    const keys = set.size > 1 ? [...set].sort() : set
+    for (const k of keys) {
+      const s = this.#slices.get(k)
+      if (s !== undefined) out.push(s)
+    }
+    return out
   }
 }
