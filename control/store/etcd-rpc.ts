@@ -40,7 +40,7 @@ export const GrpcCode = {
 export class GrpcError extends Error {
   /** A gRPC status code (GrpcCode), or UNAVAILABLE for a transport failure. */
   readonly code: number
-  /** True when the call never reached the network: retrying it cannot apply a write twice. */
+  /** True when the call certainly was not acted on (never sent, or the server said so): retrying it cannot apply a write twice. */
   readonly notSent: boolean
 
   constructor (code: number, message: string, opts?: { notSent?: boolean, cause?: unknown }) {
@@ -65,6 +65,9 @@ export interface ChannelInit {
 const DEADLINE_SLACK_MS = 250
 
 type Status = { code: number, message: string }
+
+/** The start of a `grpc-timeout` header field, literal without indexing with a new name; its value (< 127 bytes) follows. */
+const TIMEOUT_NAME = encodeHeaders([['grpc-timeout', '']]).subarray(0, -1)
 
 /** Reassembles gRPC messages (5-byte header, then the message) from DATA frames. */
 class Deframer {
@@ -285,7 +288,9 @@ export class GrpcChannel {
       this.#blocks.set(path, base)
     }
     if (deadline === undefined) return base
-    return Buffer.concat([base, encodeHeaders([['grpc-timeout', `${Math.max(1, Math.ceil(deadline - Date.now()))}m`]])])
+    // grpc-timeout: a literal of a new name (encodeHeaders' form), its name's bytes encoded once.
+    const value = Buffer.from(`${Math.max(1, Math.ceil(deadline - Date.now()))}m`, 'latin1')
+    return Buffer.concat([base, TIMEOUT_NAME, Buffer.of(value.length), value])
   }
 
   #live (): H2Connection | undefined {
