@@ -87,10 +87,8 @@ interface StreamState {
   queue: Array<{ data: Buffer, end: boolean }>
   /** Bytes received and not yet given back with a WINDOW_UPDATE. */
   unacked: number
-  /** Our side is closed (END_STREAM sent). */
+  /** Our side is closed (END_STREAM sent). A stream whose server side closes is forgotten at once (#remoteEnd). */
   localDone: boolean
-  /** The server's side is closed (END_STREAM received). */
-  remoteDone: boolean
 }
 
 export interface ConnectOptions {
@@ -212,7 +210,7 @@ export class H2Connection {
     }
     const id = this.#nextId
     this.#nextId += 2
-    const s: StreamState = { id, handlers, sendWindow: this.#peerInitialWindow, queue: [], unacked: 0, localDone: endStream, remoteDone: false }
+    const s: StreamState = { id, handlers, sendWindow: this.#peerInitialWindow, queue: [], unacked: 0, localDone: endStream }
     this.#streams.set(id, s)
     this.#headers(id, headerBlock, endStream)
     return {
@@ -446,7 +444,6 @@ export class H2Connection {
   }
 
   #remoteEnd (s: StreamState): void {
-    s.remoteDone = true
     // A response ends the exchange: our side is done too (gRPC sends the whole request before the answer ends).
     this.#streams.delete(s.id)
     if (!s.localDone) this.#frame(RST_STREAM, 0, s.id, u32(NO_ERROR))
