@@ -41,18 +41,7 @@ export async function cluster (t: ExecutionContext, cm: Partial<ControllerManage
   return { client, kubeconfig: api.kubeconfig, startCm, cm: first }
 }
 
-export async function waitFor<T> (what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v !== undefined && v !== false) return v
-    } catch (e) { last = e }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last !== undefined ? `: ${(last as Error).message}` : ''}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
+export { waitFor } from '../harness/index.js'
 
 export const m = (o: Obj): Obj => (o.metadata ?? {}) as Obj
 export const st = (o: Obj): Obj => (o.status ?? {}) as Obj

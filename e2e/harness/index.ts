@@ -223,6 +223,7 @@ export function requireReference (): void {
   if (!haveReference()) throw new Error(`reference plugins missing in ${referenceCniDir}: run scripts/install-deps.sh`)
 }
 export { underlayTopology } from './topology.js'
+export { waitFor } from './wait.js'
 export type { Host, Topology } from './topology.js'
 export { startEtcd, startTcpProxy, ETCD_BIN, ETCDCTL_BIN } from './etcd.js'
 export type { Etcd, EtcdInit, EtcdRun, TcpProxy } from './etcd.js'

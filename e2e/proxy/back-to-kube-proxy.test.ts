@@ -15,7 +15,7 @@ import * as path from 'node:path'
 import { execa } from 'execa'
 import { unownedIpsets, unownedIptables, unownedLinks, unownedNft } from '../../proxy/testing/index.js'
 import type { ProxyMode, Unowned } from '../../proxy/testing/index.js'
-import { repoRoot, requireRoot, sandbox } from '../harness/index.js'
+import { repoRoot, requireRoot, sandbox, waitFor } from '../harness/index.js'
 import type { Sandbox } from '../harness/index.js'
 
 interface Proc extends Promise<unknown> { kill: (signal?: NodeJS.Signals) => boolean }
@@ -35,16 +35,6 @@ const knownLeftovers: Record<'iptables' | 'nftables', string[]> = {
   nftables: ['nft ip kube-proxy: set hairpin', 'nft ip6 kube-proxy: set hairpin']
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function waitFor (what: string, fn: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await fn()) return
-    await sleep(100)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 async function sh (sb: Sandbox, ns: string, cmd: string): Promise<string> {
   return (await sb.exec(ns, 'sh', ['-c', cmd])).stdout

@@ -11,7 +11,7 @@ import * as path from 'node:path'
 import { execa } from 'execa'
 
 interface Proc extends Promise<unknown> { kill: (signal?: NodeJS.Signals) => boolean }
-import { repoRoot, requireRoot, sandbox } from '../harness/index.js'
+import { repoRoot, requireRoot, sandbox, waitFor } from '../harness/index.js'
 import type { Sandbox } from '../harness/index.js'
 
 const NFT = '/usr/sbin/nft'
@@ -55,16 +55,6 @@ interface Env {
   procs: Proc[]
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function waitFor (what: string, fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await fn()) return
-    await sleep(100)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 async function sh (sb: Sandbox, ns: string, cmd: string): Promise<string> {
   return (await sb.exec(ns, 'sh', ['-c', cmd])).stdout
