@@ -236,7 +236,11 @@ export class GrpcChannel {
         },
         onData: (data, last) => {
           try {
-            deframer.push(data, (msg) => { message = message === undefined ? msg : Buffer.concat([message, msg]) })
+            deframer.push(data, (msg) => {
+              // A unary call has one answer; a second message would be decoded as one with the first.
+              if (message !== undefined) throw new GrpcError(GrpcCode.INTERNAL, 'etcd answered a unary call with more than one message')
+              message = msg
+            })
           } catch (err) {
             settle(err as GrpcError)
             stream?.cancel()

@@ -258,7 +258,7 @@ async function followStream (deps: WatchDeps, start: string, opts: WatchOptions,
 
 function toEvent (deps: WatchDeps, ev: IEvent, ttl: (kv: IKeyValue) => number | undefined): WatchEvent {
   const prev = ev.prev_kv == null ? undefined : toKeyValue(deps.keys, ev.prev_kv, ttl(ev.prev_kv))
-  if (String(ev.type).toLowerCase() === 'delete') {
+  if (ev.type === 'Delete') {
     const kv: KeyValue = { key: deps.keys.unkey(ev.kv.key), value: EMPTY, createRevision: 0, modRevision: num(ev.kv.mod_revision), version: 0 }
     if (prev === undefined) {
       // etcd has the previous value of every event it still serves; this would be an etcd bug.

@@ -13,14 +13,13 @@
  * Issue 3's targets: embedded >= 3000 creates/s with p99 < 50 ms and < 200 MB with 10k pods; etcd >= 0.5x its ceiling.
  */
 import * as fs from 'node:fs'
-import * as net from 'node:net'
 import * as https from 'node:https'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { startEtcd } from '../harness/index.js'
+import { freePort, startEtcd } from '../harness/index.js'
 import type { Etcd } from '../harness/index.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
@@ -36,15 +35,6 @@ const WATCH_EVENTS = 1000
 
 interface Server { child: ChildProcess, dir: string, port: number, token: string, ca: string, agent: https.Agent }
 
-/** A port free right now (the kernel's pick); the server may still lose it to someone else, hence startServer's retries. */
-async function freePort (): Promise<number> {
-  const srv = net.createServer()
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()))
-  const port = (srv.address() as net.AddressInfo).port
-  await new Promise<void>((resolve) => srv.close(() => resolve()))
-  return port
-}
-
 async function startServer (backend: 'embedded' | 'etcd', etcd: Etcd | undefined): Promise<Server> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -58,6 +48,7 @@ async function startServer (backend: 'embedded' | 'etcd', etcd: Etcd | undefined
 
 async function startServerOnce (backend: 'embedded' | 'etcd', etcd: Etcd | undefined): Promise<Server> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-api-bench-'))
+  // The kernel's pick; if another socket still takes it first, startServer tries again on another.
   const port = await freePort()
   const args = ['apiserver', '--data-dir', dir, '--bind-address', '127.0.0.1', '--secure-port', String(port), '--log-level', 'warn', '--etcd-compaction-interval', '0']
   if (etcd !== undefined) args.push('--etcd-servers', etcd.endpoint)

@@ -7,10 +7,9 @@
  */
 import test from 'ava'
 import type { ExecutionContext } from 'ava'
-import * as net from 'node:net'
 import { etcdStore, prefixRange, storeConformance, StoreError } from '../../control/store/index.js'
 import type { EtcdStoreInit, KeyValue, Store, StoreErrorCode, WatchEvent } from '../../control/store/index.js'
-import { startEtcd, startTcpProxy } from '../harness/index.js'
+import { freePort, startEtcd, startTcpProxy } from '../harness/index.js'
 import type { Etcd } from '../harness/index.js'
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -115,15 +114,6 @@ async function waitFor (what: string, cond: () => boolean | Promise<boolean>, ms
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
     await sleep(20)
   }
-}
-
-/** A port nothing listens on (bound, read, released). */
-async function closedPort (): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>((resolve) => s.close(() => resolve()))
-  return port
 }
 
 // ---- several apiservers on one etcd ----------------------------------------------------------------------------------
@@ -405,7 +395,7 @@ test('[etcd] requests fail UNAVAILABLE within the timeout when etcd is frozen or
 
 test('[etcd] with one dead endpoint among several, requests and watches go to the live one', async (t) => {
   const etcd = await startEtcd(t)
-  const dead = `http://127.0.0.1:${await closedPort()}`
+  const dead = `http://127.0.0.1:${await freePort()}`
   const s = open(t, dead, { requestTimeoutMs: 500 })
   const both = open(t, etcd.endpoint)
   const store = etcdStore({ endpoints: [dead, etcd.endpoint], requestTimeoutMs: 5000 })

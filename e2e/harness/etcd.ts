@@ -227,19 +227,34 @@ function killGroup (child: ChildProcess, sig: NodeJS.Signals): void {
 
 /** Two ports the kernel reports free on `host` (released again at once; etcd binds them right after). */
 async function freePorts (host: string): Promise<[number, number]> {
+  const ports = await freePortsOn(host, 2)
+  return [ports[0] as number, ports[1] as number]
+}
+
+/**
+ * `n` distinct ports the kernel reports free on `host`, held together while
+ * they are picked and released at once: nothing listens on them, and a server
+ * started right after may bind them (another process could still take one).
+ */
+export async function freePortsOn (host: string, n: number): Promise<number[]> {
   const servers: net.Server[] = []
   try {
     const ports: number[] = []
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < n; i++) {
       const s = net.createServer()
       servers.push(s)
       await new Promise<void>((resolve, reject) => { s.once('error', reject); s.listen(0, host, () => resolve()) })
       ports.push((s.address() as net.AddressInfo).port)
     }
-    return [ports[0] as number, ports[1] as number]
+    return ports
   } finally {
     await Promise.all(servers.map(async (s) => await new Promise<void>((resolve) => s.close(() => resolve()))))
   }
+}
+
+/** One port free on loopback right now (see freePortsOn). */
+export async function freePort (): Promise<number> {
+  return (await freePortsOn('127.0.0.1', 1))[0] as number
 }
 
 function randomPorts (): [number, number] {

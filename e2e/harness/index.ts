@@ -225,5 +225,5 @@ export function requireReference (): void {
 export { underlayTopology } from './topology.js'
 export { waitFor } from './wait.js'
 export type { Host, Topology } from './topology.js'
-export { startEtcd, startTcpProxy, ETCD_BIN, ETCDCTL_BIN } from './etcd.js'
+export { freePort, startEtcd, startTcpProxy, ETCD_BIN, ETCDCTL_BIN } from './etcd.js'
 export type { Etcd, EtcdInit, EtcdRun, TcpProxy } from './etcd.js'
